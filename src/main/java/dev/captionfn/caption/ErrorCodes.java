@@ -1,0 +1,17 @@
+package dev.captionfn.caption;
+
+import dev.captionfn.image.ImageError;
+
+/** Maps the stages' own failure kinds onto the function's error codes. */
+final class ErrorCodes {
+    private ErrorCodes() {}
+
+    static ErrorCode of(ImageError error) {
+        return switch (error) {
+            case NOT_AN_IMAGE -> ErrorCode.NOT_AN_IMAGE;
+            case UNSUPPORTED_FORMAT -> ErrorCode.UNSUPPORTED_FORMAT;
+            case CORRUPT_IMAGE -> ErrorCode.CORRUPT_IMAGE;
+            case TOO_MANY_PIXELS -> ErrorCode.TOO_MANY_PIXELS;
+        };
+    }
+}

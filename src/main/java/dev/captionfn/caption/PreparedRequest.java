@@ -1,0 +1,75 @@
+package dev.captionfn.caption;
+
+import dev.captionfn.config.CaptionfnConfig;
+import dev.captionfn.generate.GenerationOptions;
+import dev.captionfn.model.ModelManifest;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.Locale;
+import java.util.UUID;
+
+/** A request checked and completed: a parsed URL, the prompt, an id, and options within the limits. */
+record PreparedRequest(URI url, String prompt, String id, GenerationOptions options) {
+    static final int MAX_ID_CHARS = 256;
+
+    static PreparedRequest of(CaptionRequest request, ModelManifest manifest, CaptionfnConfig.Limits limits) {
+        if (request == null) {
+            throw invalid("the request is empty: send {\"imageUrl\": \"https://…\"}");
+        }
+        String id = request.id() == null ? UUID.randomUUID().toString() : request.id();
+        if (id.isBlank() || id.length() > MAX_ID_CHARS) {
+            throw invalid("id must be 1 to " + MAX_ID_CHARS + " characters");
+        }
+        URI url = url(request.imageUrl());
+        String prompt = request.prompt() == null ? manifest.prompt() : request.prompt().strip();
+        if (prompt.isEmpty()) {
+            throw invalid("prompt is empty; leave it out for the model's default");
+        }
+        if (prompt.length() > limits.maxPromptChars()) {
+            throw invalid("prompt is " + prompt.length() + " characters; the limit is " + limits.maxPromptChars());
+        }
+        CaptionOptions options = request.options() == null ? CaptionOptions.none() : request.options();
+        return new PreparedRequest(url, prompt, id, resolveOptions(options, manifest.generation(), limits));
+    }
+
+    /** model.json's defaults, then the request's choices, each capped by the server's limits. */
+    static GenerationOptions resolveOptions(CaptionOptions o, GenerationOptions defaults, CaptionfnConfig.Limits limits) {
+        try {
+            int beams = Math.min(o.numBeams() != null ? o.numBeams() : defaults.numBeams(), limits.maxBeams());
+            int maxNew = Math.min(o.maxNewTokens() != null ? o.maxNewTokens() : defaults.maxNewTokens(), limits.maxNewTokens());
+            int minNew = o.minNewTokens() != null ? o.minNewTokens() : Math.min(defaults.minNewTokens(), maxNew);
+            return new GenerationOptions(
+                    beams, maxNew, minNew,
+                    o.repetitionPenalty() != null ? o.repetitionPenalty() : defaults.repetitionPenalty(),
+                    o.lengthPenalty() != null ? o.lengthPenalty() : defaults.lengthPenalty(),
+                    o.earlyStopping() != null ? o.earlyStopping() : defaults.earlyStopping());
+        } catch (IllegalArgumentException e) {
+            throw invalid("options: " + e.getMessage());
+        }
+    }
+
+    private static URI url(String imageUrl) {
+        if (imageUrl == null || imageUrl.isBlank()) {
+            throw invalid("imageUrl is required");
+        }
+        URI url;
+        try {
+            url = new URI(imageUrl.strip());
+        } catch (URISyntaxException e) {
+            throw invalid("imageUrl is not a valid URL: " + e.getMessage());
+        }
+        String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
+        if (!scheme.equals("http") && !scheme.equals("https")) {
+            throw new CaptionException(ErrorCode.URL_NOT_ALLOWED,
+                    "imageUrl must be an http or https URL, not '" + (scheme.isEmpty() ? imageUrl : scheme + ":") + "'");
+        }
+        if (url.getHost() == null || url.getHost().isBlank()) {
+            throw invalid("imageUrl has no host: " + imageUrl);
+        }
+        return url;
+    }
+
+    private static CaptionException invalid(String message) {
+        return new CaptionException(ErrorCode.INVALID_REQUEST, message);
+    }
+}

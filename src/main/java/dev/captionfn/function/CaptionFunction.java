@@ -1,0 +1,54 @@
+package dev.captionfn.function;
+
+import dev.captionfn.caption.CaptionException;
+import dev.captionfn.caption.CaptionRequest;
+import dev.captionfn.caption.CaptionResult;
+import dev.captionfn.caption.CaptionService;
+import dev.captionfn.caption.ErrorCode;
+import dev.captionfn.config.CaptionfnConfig;
+import io.quarkus.funqy.Funq;
+import io.quarkus.funqy.knative.events.CloudEvent;
+import io.quarkus.funqy.knative.events.CloudEventBuilder;
+import io.smallrye.mutiny.Uni;
+import java.util.Map;
+
+/**
+ * The function's two doors over the one captioning service: {@code caption} for plain JSON
+ * (POST /caption), and {@code captionEvent} for CloudEvents of the request type, which Knative
+ * delivers to / (mapped in application.properties).
+ */
+public class CaptionFunction {
+    /** CloudEvents extension carrying the request's id on the result (extension names are lowercase alphanumerics). */
+    public static final String CORRELATION_EXTENSION = "correlationid";
+
+    private final CaptionService service;
+    private final CaptionfnConfig.Events events;
+
+    public CaptionFunction(CaptionService service, CaptionfnConfig config) {
+        this.service = service;
+        this.events = config.events();
+    }
+
+    @Funq
+    public Uni<CaptionResult> caption(CaptionRequest request) {
+        return service.caption(request);
+    }
+
+    @Funq
+    public Uni<CloudEvent<CaptionResult>> captionEvent(CloudEvent<CaptionRequest> event) {
+        CaptionRequest request = event.data();
+        if (request == null) {
+            return Uni.createFrom().failure(new CaptionException(ErrorCode.INVALID_REQUEST,
+                    "the event has no data: send {\"imageUrl\": \"https://…\"} as its JSON data"));
+        }
+        // the event's id is the correlation id when the data names none
+        CaptionRequest withId = request.id() != null ? request
+                : new CaptionRequest(request.imageUrl(), request.prompt(), event.id(), request.options());
+        return service.caption(withId).map(result -> CloudEventBuilder.create()
+                .type(events.resultType())
+                .source(events.source())
+                .subject(result.imageUrl())
+                .extensions(Map.of(CORRELATION_EXTENSION, result.id()))
+                .build(result));
+    }
+}

@@ -1,0 +1,15 @@
+package dev.captionfn.generate;
+
+/**
+ * One transform of a row's next-token scores, as HF transformers' LogitsProcessor: it sees the
+ * tokens this row has generated so far and edits the scores in place.
+ */
+public interface LogitsProcessor {
+    /**
+     * @param generated the row's generated tokens (the prompt is not included: LAVIS passes
+     *     inputs_embeds only, so HF's input_ids hold generated tokens only)
+     * @param length how many entries of {@code generated} are valid
+     * @param scores the row's scores, at {@code [offset, offset + width)}
+     */
+    void process(long[] generated, int length, float[] scores, int offset, int width);
+}

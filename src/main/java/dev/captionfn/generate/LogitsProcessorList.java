@@ -1,0 +1,41 @@
+package dev.captionfn.generate;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The processors one request needs, in HF's order, each added only when its setting is not neutral
+ * (a penalty of 1, a minimum nobody reaches, a head no wider than the vocabulary).
+ */
+public final class LogitsProcessorList implements LogitsProcessor {
+    private final List<LogitsProcessor> processors;
+
+    private LogitsProcessorList(List<LogitsProcessor> processors) {
+        this.processors = List.copyOf(processors);
+    }
+
+    public static LogitsProcessorList forOptions(GenerationOptions options, TokenSpace tokens) {
+        List<LogitsProcessor> list = new ArrayList<>();
+        if (options.repetitionPenalty() != 1.0) {
+            list.add(new RepetitionPenaltyLogitsProcessor(options.repetitionPenalty()));
+        }
+        if (options.minNewTokens() > 0) {
+            list.add(new MinNewTokensLogitsProcessor(options.minNewTokens(), tokens.eosIds()));
+        }
+        if (tokens.width() > tokens.vocabSize()) {
+            list.add(new VocabularyMaskLogitsProcessor(tokens.vocabSize()));
+        }
+        return new LogitsProcessorList(list);
+    }
+
+    public List<LogitsProcessor> processors() {
+        return processors;
+    }
+
+    @Override
+    public void process(long[] generated, int length, float[] scores, int offset, int width) {
+        for (LogitsProcessor p : processors) {
+            p.process(generated, length, scores, offset, width);
+        }
+    }
+}

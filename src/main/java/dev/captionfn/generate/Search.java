@@ -1,0 +1,28 @@
+package dev.captionfn.generate;
+
+/**
+ * One request's decoding strategy. It sees its rows' logits and answers with the rows and tokens of
+ * the next step; it never touches the model, which lets requests with different strategies share
+ * one decoder batch.
+ */
+public interface Search {
+    /** Rows this search holds in the decoder batch now; 0 once finished. */
+    int rows();
+
+    /**
+     * @param logits the whole batch's logits; this search's rows start at row {@code firstRow}
+     */
+    Step step(float[] logits, int firstRow, int width);
+
+    boolean isDone();
+
+    /** The generated tokens (EOS included when one was generated); valid once done. */
+    long[] result();
+
+    static Search forOptions(GenerationOptions options, TokenSpace tokens) {
+        LogitsProcessorList processors = LogitsProcessorList.forOptions(options, tokens);
+        return options.isGreedy()
+                ? new GreedySearch(options, tokens, processors)
+                : new BeamSearch(options, tokens, processors);
+    }
+}

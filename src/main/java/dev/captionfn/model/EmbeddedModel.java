@@ -1,0 +1,56 @@
+package dev.captionfn.model;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * The default model that ships inside the application (models/tiny/model), so that a first run
+ * works offline with nothing mounted. ONNX Runtime and the tokenizers read files, so it is unpacked
+ * to a directory first; model.json names every other file, which is how the files are found.
+ */
+public final class EmbeddedModel {
+    /** Classpath folder of the embedded model (the pom copies models/tiny/model there). */
+    public static final String RESOURCE_DIR = "captionfn/default-model/";
+
+    private EmbeddedModel() {}
+
+    public static Path extractTo(Path target) {
+        try {
+            Files.createDirectories(target);
+            copy(ManifestReader.FILE_NAME, target);
+            ModelManifest manifest = ManifestReader.read(target);
+            for (ModelManifest.FileRef ref : manifest.files()) {
+                copy(ref.file(), target);
+            }
+            return target;
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot unpack the embedded model to " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static Path extractToTemp() {
+        try {
+            Path dir = Files.createTempDirectory("captionfn-model-");
+            dir.toFile().deleteOnExit();
+            return extractTo(dir);
+        } catch (IOException e) {
+            throw new ModelLoadException("cannot create a directory for the embedded model: " + e.getMessage(), e);
+        }
+    }
+
+    private static void copy(String name, Path target) throws IOException {
+        ClassLoader loader = Thread.currentThread().getContextClassLoader();
+        try (InputStream in = loader.getResourceAsStream(RESOURCE_DIR + name)) {
+            if (in == null) {
+                throw new ModelLoadException("the embedded model lacks " + name + " (classpath " + RESOURCE_DIR + name + ")");
+            }
+            Path file = target.resolve(name).normalize();
+            Files.createDirectories(file.getParent());
+            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            file.toFile().deleteOnExit();
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package dev.captionfn.model;
+
+import dev.captionfn.image.ImagePreprocessor;
+import dev.captionfn.image.PreprocessSpec;
+import dev.captionfn.text.LlmTokenizer;
+import dev.captionfn.text.LlmTokenizerSpec;
+import dev.captionfn.text.QFormerTokenizer;
+import dev.captionfn.text.QFormerTokenizerSpec;
+import dev.captionfn.text.TokenizerLoadException;
+import java.nio.file.Path;
+
+/**
+ * A model directory made ready to serve: verified files, checked sessions, tokenizers and the
+ * image preprocessing it asks for.
+ */
+public record LoadedModel(
+        Path dir,
+        ModelManifest manifest,
+        VisionLanguageModel model,
+        QFormerTokenizer qformerTokenizer,
+        LlmTokenizer llmTokenizer,
+        ImagePreprocessor preprocessor) implements AutoCloseable {
+
+    public static LoadedModel load(Path dir, SessionSettings settings) {
+        ModelManifest manifest = ManifestReader.read(dir);
+        ModelFiles.verify(dir, manifest);
+        QFormerTokenizer qformer = null;
+        LlmTokenizer llm = null;
+        try {
+            qformer = QFormerTokenizer.load(ModelFiles.resolve(dir, manifest.qformer().tokenizer()),
+                    new QFormerTokenizerSpec(manifest.qformer().maxLength(), QFormerTokenizerSpec.BERT_PAD_TOKEN));
+            var l = manifest.llm();
+            llm = LlmTokenizer.load(ModelFiles.resolve(dir, l.tokenizer()),
+                    new LlmTokenizerSpec(l.bosId() >= 0, Math.max(l.bosId(), 0), l.eosIds().get(0), l.padId()));
+            var image = manifest.image();
+            ImagePreprocessor preprocessor = new ImagePreprocessor(
+                    new PreprocessSpec(image.width(), image.height(), image.rescale(), image.mean(), image.std()));
+            VisionLanguageModel vlm = new VisionLanguageModel(OnnxGraphs.load(dir, manifest, settings), qformer.padId());
+            return new LoadedModel(dir, manifest, vlm, qformer, llm, preprocessor);
+        } catch (TokenizerLoadException e) {
+            close(qformer, llm);
+            throw new ModelLoadException(e.getMessage(), e);
+        } catch (RuntimeException e) {
+            close(qformer, llm);
+            throw e;
+        }
+    }
+
+    private static void close(QFormerTokenizer qformer, LlmTokenizer llm) {
+        if (qformer != null) {
+            qformer.close();
+        }
+        if (llm != null) {
+            llm.close();
+        }
+    }
+
+    @Override
+    public void close() {
+        model.close();
+        close(qformerTokenizer, llmTokenizer);
+    }
+}

@@ -1,0 +1,70 @@
+package dev.captionfn.model;
+
+import dev.captionfn.generate.GenerationOptions;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What model.json says about a model directory; see models/README.md for the file format.
+ *
+ * @param prompt the instruction used when a request brings none
+ */
+public record ModelManifest(
+        String id,
+        ModelFamily family,
+        ImageSpec image,
+        QFormerSpec qformer,
+        LlmSpec llm,
+        String prompt,
+        GenerationOptions generation,
+        Graphs graphs) {
+
+    /** A file of the model directory and the sha256 it must have. */
+    public record FileRef(String file, String sha256) {}
+
+    /** How pixels are prepared: size, PIL resample filter, rescale factor, per-channel mean and std. */
+    public record ImageSpec(int width, int height, String resample, double rescale, float[] mean, float[] std) {}
+
+    /** The Q-Former's tokenizer and text limits, and how many query tokens it emits. */
+    public record QFormerSpec(FileRef tokenizer, int maxLength, int queryTokens) {}
+
+    /**
+     * The language model's tokenizer and shape.
+     *
+     * @param bosId the id put before the prompt, or -1 for none (LAVIS puts {@code </s>} before Vicuna prompts)
+     * @param vocabSize the tokenizer's vocabulary; logit columns past it are never generated
+     */
+    public record LlmSpec(
+            FileRef tokenizer,
+            long bosId,
+            List<Long> eosIds,
+            long padId,
+            int vocabSize,
+            int hiddenSize,
+            int layers,
+            int kvHeads,
+            int headSize) {}
+
+    /**
+     * One ONNX graph: its file and the tensor names it uses, by role. Per-layer names carry
+     * {@code {i}} for the layer index.
+     */
+    public record GraphSpec(FileRef file, Map<String, String> inputs, Map<String, String> outputs) {
+        public String input(String role) {
+            return inputs.get(role);
+        }
+
+        public String output(String role) {
+            return outputs.get(role);
+        }
+    }
+
+    public record Graphs(GraphSpec vision, GraphSpec embed, GraphSpec decoder) {}
+
+    /** Every file the manifest names, for presence and hash checks. */
+    public List<FileRef> files() {
+        return List.of(
+                qformer.tokenizer(), llm.tokenizer(),
+                graphs.vision().file(), graphs.embed().file(), graphs.decoder().file());
+    }
+}

@@ -1,0 +1,195 @@
+package dev.captionfn.model;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The three ONNX Runtime sessions of a model directory, created and checked against model.json at
+ * startup, with one method per graph. Tensor names come from model.json only.
+ */
+public final class OnnxGraphs implements AutoCloseable {
+    private final OrtEnvironment env;
+    private final ModelManifest manifest;
+    private final OrtSession vision;
+    private final OrtSession embed;
+    private final OrtSession decoder;
+    private final String[] pastKeys;
+    private final String[] pastValues;
+    private final String[] presentKeys;
+    private final String[] presentValues;
+
+    private OnnxGraphs(OrtEnvironment env, ModelManifest manifest, OrtSession vision, OrtSession embed, OrtSession decoder) {
+        this.env = env;
+        this.manifest = manifest;
+        this.vision = vision;
+        this.embed = embed;
+        this.decoder = decoder;
+        int layers = manifest.llm().layers();
+        var spec = manifest.graphs().decoder();
+        pastKeys = new String[layers];
+        pastValues = new String[layers];
+        presentKeys = new String[layers];
+        presentValues = new String[layers];
+        for (int i = 0; i < layers; i++) {
+            pastKeys[i] = GraphContract.layerName(manifest, spec, true, GraphContract.PAST_KEY, i);
+            pastValues[i] = GraphContract.layerName(manifest, spec, true, GraphContract.PAST_VALUE, i);
+            presentKeys[i] = GraphContract.layerName(manifest, spec, false, GraphContract.PRESENT_KEY, i);
+            presentValues[i] = GraphContract.layerName(manifest, spec, false, GraphContract.PRESENT_VALUE, i);
+        }
+    }
+
+    /** Creates and checks the sessions; files must already be verified ({@link ModelFiles#verify}). */
+    public static OnnxGraphs load(Path modelDir, ModelManifest manifest, SessionSettings settings) {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        var g = manifest.graphs();
+        OrtSession vision = null;
+        OrtSession embed = null;
+        try {
+            vision = open(env, modelDir, g.vision(), settings);
+            GraphContract.check(ModelFiles.resolve(modelDir, g.vision().file()), vision,
+                    GraphContract.visionInputs(manifest), GraphContract.visionOutputs(manifest));
+            embed = open(env, modelDir, g.embed(), settings);
+            GraphContract.check(ModelFiles.resolve(modelDir, g.embed().file()), embed,
+                    GraphContract.embedInputs(manifest), GraphContract.embedOutputs(manifest));
+            OrtSession decoder = open(env, modelDir, g.decoder(), settings);
+            try {
+                GraphContract.check(ModelFiles.resolve(modelDir, g.decoder().file()), decoder,
+                        GraphContract.decoderInputs(manifest), GraphContract.decoderOutputs(manifest));
+            } catch (RuntimeException e) {
+                closeQuietly(decoder);
+                throw e;
+            }
+            return new OnnxGraphs(env, manifest, vision, embed, decoder);
+        } catch (RuntimeException e) {
+            closeQuietly(vision);
+            closeQuietly(embed);
+            throw e;
+        }
+    }
+
+    private static OrtSession open(OrtEnvironment env, Path dir, ModelManifest.GraphSpec spec, SessionSettings settings) {
+        Path file = ModelFiles.resolve(dir, spec.file());
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            if (settings.intraOpThreads() > 0) {
+                options.setIntraOpNumThreads(settings.intraOpThreads());
+            }
+            if (settings.interOpThreads() > 0) {
+                options.setInterOpNumThreads(settings.interOpThreads());
+            }
+            return env.createSession(file.toString(), options);
+        } catch (OrtException e) {
+            throw new ModelLoadException(file + ": ONNX Runtime cannot load it: " + e.getMessage(), e);
+        }
+    }
+
+    public ModelManifest manifest() {
+        return manifest;
+    }
+
+    OrtEnvironment env() {
+        return env;
+    }
+
+    int layers() {
+        return pastKeys.length;
+    }
+
+    String pastKey(int layer) {
+        return pastKeys[layer];
+    }
+
+    String pastValue(int layer) {
+        return pastValues[layer];
+    }
+
+    String presentKey(int layer) {
+        return presentKeys[layer];
+    }
+
+    String presentValue(int layer) {
+        return presentValues[layer];
+    }
+
+    /**
+     * Runs the vision graph (ViT, Q-Former, projection).
+     *
+     * @param pixels [batch, 3, H, W]
+     * @param qformerIds [batch, textLength], right-padded; ignored for families whose Q-Former reads no text
+     * @return language_embeds [batch, queries, hidden]
+     */
+    public float[] languageEmbeds(float[] pixels, int batch, long[] qformerIds, long[] qformerMask, int textLength) throws OrtException {
+        var spec = manifest.graphs().vision();
+        var image = manifest.image();
+        Map<String, OnnxTensor> inputs = new HashMap<>();
+        try {
+            inputs.put(spec.input(GraphContract.PIXEL_VALUES), OnnxTensor.createTensor(env, FloatBuffer.wrap(pixels),
+                    new long[] {batch, 3, image.height(), image.width()}));
+            if (manifest.family().qformerReadsInstruction()) {
+                long[] shape = {batch, textLength};
+                inputs.put(spec.input(GraphContract.QFORMER_INPUT_IDS), OnnxTensor.createTensor(env, LongBuffer.wrap(qformerIds), shape));
+                inputs.put(spec.input(GraphContract.QFORMER_ATTENTION_MASK), OnnxTensor.createTensor(env, LongBuffer.wrap(qformerMask), shape));
+            }
+            try (OrtSession.Result result = vision.run(inputs)) {
+                return floats(result, spec.output(GraphContract.LANGUAGE_EMBEDS));
+            }
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    /** Runs the embed graph: input_ids [batch, length] to inputs_embeds [batch, length, hidden]. */
+    public float[] embed(long[] ids, int batch, int length) throws OrtException {
+        var spec = manifest.graphs().embed();
+        try (OnnxTensor input = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, length});
+                OrtSession.Result result = embed.run(Map.of(spec.input(GraphContract.INPUT_IDS), input))) {
+            return floats(result, spec.output(GraphContract.INPUTS_EMBEDS));
+        }
+    }
+
+    /** Runs the decoder once; the caller owns the result and closes it. */
+    OrtSession.Result decode(Map<String, OnnxTensor> inputs) throws OrtException {
+        return decoder.run(inputs);
+    }
+
+    String decoderInput(String role) {
+        return manifest.graphs().decoder().input(role);
+    }
+
+    String decoderOutput(String role) {
+        return manifest.graphs().decoder().output(role);
+    }
+
+    static float[] floats(OrtSession.Result result, String name) {
+        OnnxTensor tensor = (OnnxTensor) result.get(name)
+                .orElseThrow(() -> new IllegalStateException("the graph gave no output '" + name + "'"));
+        FloatBuffer buffer = tensor.getFloatBuffer();
+        float[] out = new float[buffer.remaining()];
+        buffer.get(out);
+        return out;
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(vision);
+        closeQuietly(embed);
+        closeQuietly(decoder);
+    }
+
+    private static void closeQuietly(OrtSession session) {
+        if (session != null) {
+            try {
+                session.close();
+            } catch (OrtException e) {
+                // closing at shutdown: nothing left to do with the error
+            }
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package dev.captionfn.model;
+
+import ai.onnxruntime.OrtException;
+import dev.captionfn.generate.GenerationOptions;
+import dev.captionfn.generate.Generator;
+import dev.captionfn.generate.Search;
+import dev.captionfn.generate.TokenSpace;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * InstructBLIP's forward pass on ONNX Runtime for a batch of requests: the vision graph turns
+ * pixels and instruction into query embeddings, those embeddings and the embedded prompt prefill the
+ * decoder, and each request's search (greedy or beam, its own options) decodes from there on a
+ * shared decoder batch.
+ */
+public final class VisionLanguageModel implements AutoCloseable {
+    /**
+     * One request, prepared.
+     *
+     * @param pixelValues [3, H, W], normalised
+     * @param qformerIds the instruction's Q-Former ids with [CLS] and [SEP]; ignored by BLIP-2
+     * @param promptIds the language model's prompt ids, BOS first when the model uses one
+     */
+    public record Input(float[] pixelValues, long[] qformerIds, long[] promptIds, GenerationOptions options) {}
+
+    /** Generated token ids per input, and where the time went. */
+    public record Output(List<long[]> tokens, long visionNanos, long generateNanos) {}
+
+    private final OnnxGraphs graphs;
+    private final ModelManifest manifest;
+    private final long qformerPadId;
+
+    public VisionLanguageModel(OnnxGraphs graphs, long qformerPadId) {
+        this.graphs = graphs;
+        this.manifest = graphs.manifest();
+        this.qformerPadId = qformerPadId;
+    }
+
+    public ModelManifest manifest() {
+        return manifest;
+    }
+
+    public Output generate(List<Input> inputs) {
+        if (inputs.isEmpty()) {
+            return new Output(List.of(), 0, 0);
+        }
+        try {
+            long t0 = System.nanoTime();
+            float[] embeds = languageEmbeds(inputs);
+            long t1 = System.nanoTime();
+            int perRow = manifest.qformer().queryTokens() * manifest.llm().hiddenSize();
+            List<OnnxDecoderState.PrefillRow> rows = new ArrayList<>(inputs.size());
+            for (int i = 0; i < inputs.size(); i++) {
+                rows.add(new OnnxDecoderState.PrefillRow(
+                        Arrays.copyOfRange(embeds, i * perRow, (i + 1) * perRow), inputs.get(i).promptIds()));
+            }
+            List<long[]> tokens;
+            try (OnnxDecoderState state = OnnxDecoderState.prefill(graphs, rows, manifest.llm().padId())) {
+                TokenSpace space = new TokenSpace(
+                        manifest.llm().eosIds().stream().mapToLong(Long::longValue).toArray(),
+                        manifest.llm().vocabSize(), state.width());
+                List<Search> searches = inputs.stream().map(in -> Search.forOptions(in.options(), space)).toList();
+                tokens = Generator.run(state, searches);
+            }
+            return new Output(tokens, t1 - t0, System.nanoTime() - t1);
+        } catch (OrtException e) {
+            throw new ModelRunException("ONNX Runtime failed: " + e.getMessage(), e);
+        }
+    }
+
+    private float[] languageEmbeds(List<Input> inputs) throws OrtException {
+        int b = inputs.size();
+        var image = manifest.image();
+        int pixelsPerImage = 3 * image.height() * image.width();
+        float[] pixels = new float[b * pixelsPerImage];
+        for (int i = 0; i < b; i++) {
+            float[] p = inputs.get(i).pixelValues();
+            if (p.length != pixelsPerImage) {
+                throw new IllegalArgumentException("pixel values must be 3x" + image.height() + "x" + image.width());
+            }
+            System.arraycopy(p, 0, pixels, i * pixelsPerImage, pixelsPerImage);
+        }
+        // right padding, as HF's tokenizer pads the Q-Former text (padding="longest")
+        int text = inputs.stream().mapToInt(in -> in.qformerIds().length).max().orElse(0);
+        long[] ids = new long[b * text];
+        long[] mask = new long[b * text];
+        Arrays.fill(ids, qformerPadId);
+        for (int i = 0; i < b; i++) {
+            long[] q = inputs.get(i).qformerIds();
+            System.arraycopy(q, 0, ids, i * text, q.length);
+            Arrays.fill(mask, i * text, i * text + q.length, 1L);
+        }
+        return graphs.languageEmbeds(pixels, b, ids, mask, text);
+    }
+
+    @Override
+    public void close() {
+        graphs.close();
+    }
+}
