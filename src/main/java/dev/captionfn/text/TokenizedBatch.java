@@ -1,0 +1,85 @@
+package dev.captionfn.text;
+
+import java.util.Arrays;
+
+/**
+ * Token ids and attention mask of a batch of texts, each a row-major {@code [batchSize, length]}
+ * int64 matrix in one flat array: row {@code b}, column {@code t} sits at {@code b * length + t}.
+ *
+ * <p>Flat because that is what ONNX Runtime's Java API takes without detours:
+ * {@code OnnxTensor.createTensor(env, LongBuffer.wrap(batch.ids()), batch.shape())} copies the
+ * array once into native memory, where a {@code long[][]} would go through its reflective
+ * multi-dimensional path first. Flat rows also make the Q-Former mask ({@code ones(32)} followed by
+ * the text mask) one {@code System.arraycopy} per row.
+ *
+ * <p>The arrays belong to the batch and are not copied: callers read them and must not change them.
+ *
+ * @param ids token ids, padded on the right with the tokenizer's pad id
+ * @param attentionMask 1 where {@code ids} holds a token, 0 where it holds padding
+ * @param batchSize number of rows, one per input text
+ * @param length number of columns: the longest row's token count
+ */
+public record TokenizedBatch(long[] ids, long[] attentionMask, int batchSize, int length) {
+
+    public TokenizedBatch {
+        if (batchSize < 1 || length < 0) {
+            throw new IllegalArgumentException("Bad batch shape [" + batchSize + ", " + length + "]");
+        }
+        if (ids.length != batchSize * length || attentionMask.length != ids.length) {
+            throw new IllegalArgumentException("Arrays of " + ids.length + " ids and " + attentionMask.length
+                    + " mask values do not fill [" + batchSize + ", " + length + "]");
+        }
+    }
+
+    /** The ONNX tensor shape, {@code [batchSize, length]}. */
+    public long[] shape() {
+        return new long[] {batchSize, length};
+    }
+
+    /** A copy of one row's ids, padding included. */
+    public long[] idsOf(int row) {
+        return Arrays.copyOfRange(ids, start(row), start(row) + length);
+    }
+
+    /** A copy of one row's attention mask. */
+    public long[] maskOf(int row) {
+        return Arrays.copyOfRange(attentionMask, start(row), start(row) + length);
+    }
+
+    /** How many real tokens (not padding) a row holds. */
+    public int tokenCount(int row) {
+        int count = 0;
+        for (int i = start(row); i < start(row) + length; i++) {
+            count += (int) attentionMask[i];
+        }
+        return count;
+    }
+
+    private int start(int row) {
+        if (row < 0 || row >= batchSize) {
+            throw new IndexOutOfBoundsException("Row " + row + " of a batch of " + batchSize);
+        }
+        return row * length;
+    }
+
+    // A record's generated equals compares array references; a batch is a value.
+    @Override
+    public boolean equals(Object other) {
+        return other instanceof TokenizedBatch that
+                && batchSize == that.batchSize
+                && length == that.length
+                && Arrays.equals(ids, that.ids)
+                && Arrays.equals(attentionMask, that.attentionMask);
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * (31 * Arrays.hashCode(ids) + Arrays.hashCode(attentionMask)) + batchSize;
+    }
+
+    @Override
+    public String toString() {
+        return "TokenizedBatch[" + batchSize + "x" + length + ", ids=" + Arrays.toString(ids)
+                + ", attentionMask=" + Arrays.toString(attentionMask) + "]";
+    }
+}
