@@ -34,6 +34,8 @@ import java.util.function.Supplier;
 final class TokenizerJson implements AutoCloseable {
 
     private static final JsonFactory JSON = new JsonFactory();
+    private static final String DJL_OFFLINE = "ai.djl.offline";
+    private static final String DJL_OPT_OUT_TRACKING = "OPT_OUT_TRACKING";
 
     private final Path file;
     private final HuggingFaceTokenizer tokenizer;
@@ -47,6 +49,18 @@ final class TokenizerJson implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.ids = ids;
         this.vocabSize = Math.toIntExact(ids.values().stream().mapToLong(Long::longValue).max().orElse(-1) + 1);
+    }
+
+    static {
+        // DJL "calls home" when a tokenizer is first created: the EC2 metadata address, then a
+        // telemetry URL, with second-long timeouts on the startup path. A function that fetches
+        // only what its requests name should not; an operator can still set these explicitly.
+        if (System.getProperty(DJL_OFFLINE) == null && System.getenv("DJL_OFFLINE") == null) {
+            System.setProperty(DJL_OFFLINE, "true");
+        }
+        if (System.getProperty(DJL_OPT_OUT_TRACKING) == null && System.getenv(DJL_OPT_OUT_TRACKING) == null) {
+            System.setProperty(DJL_OPT_OUT_TRACKING, "true");
+        }
     }
 
     static TokenizerJson load(Path file) {
