@@ -21,6 +21,7 @@ import io
 import json
 import random
 import struct
+import zlib
 from pathlib import Path
 
 import PIL
@@ -162,6 +163,40 @@ def synthetic_files():
 
     rgb.save(folder / "lossless.webp", lossless=True)
     rgba.save(folder / "rgba_lossless.webp", lossless=True)
+    with Image.open(IMAGES / "photos" / "bird.JPEG") as profiled:  # PIL keeps an ICC profile but never applies it
+        icc = profiled.info["icc_profile"]
+    rgb.save(folder / "lossless_icc.webp", lossless=True, icc_profile=icc)
+
+    # Adobe marker with transform 0: plain (not YCCK) CMYK, which libjpeg hands over unconverted
+    rgb.convert("CMYK").save(folder / "cmyk_adobe0.jpg", quality=95)
+
+    (folder / "palette_short_plte.png").write_bytes(png_short_palette(rng, 23, 17))
+
+    (folder / "rgb555.bmp").write_bytes(bmp_rgb555(rng, 7, 5))
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_short_palette(rng, w, h):
+    """An 8-bit palette PNG whose PLTE has 4 entries while pixels use indices up to 15: what PIL
+    shows past the end of a palette (PIL's own writer never makes one)."""
+    rows = b"".join(b"\0" + bytes(b % 16 for b in rng.randbytes(w)) for _ in range(h))
+    return (b"\x89PNG\r\n\x1a\n"
+            + png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0))
+            + png_chunk(b"PLTE", bytes((200, 10, 10, 10, 200, 10, 10, 10, 200, 250, 250, 0)))
+            + png_chunk(b"IDAT", zlib.compress(rows))
+            + png_chunk(b"IEND", b""))
+
+
+def bmp_rgb555(rng, w, h):
+    """A 16-bit BI_RGB (5-5-5) BMP, which PIL reads but cannot write."""
+    stride = (w * 2 + 3) & ~3
+    pixels = b"".join(rng.randbytes(w * 2) + bytes(stride - w * 2) for _ in range(h))
+    info = struct.pack("<IiiHHIIiiII", 40, w, h, 1, 16, 0, len(pixels), 2835, 2835, 0, 0)
+    header = struct.pack("<2sIHHI", b"BM", 14 + len(info) + len(pixels), 0, 0, 14 + len(info))
+    return header + info + pixels
 
 
 def main():
