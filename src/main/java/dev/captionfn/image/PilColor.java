@@ -1,7 +1,11 @@
 package dev.captionfn.image;
 
+import java.awt.image.DataBuffer;
+import java.awt.image.DataBufferByte;
 import java.awt.image.IndexColorModel;
+import java.awt.image.PixelInterleavedSampleModel;
 import java.awt.image.Raster;
+import java.util.Arrays;
 
 /**
  * The colour conversions that make a decoded raster equal Pillow's {@code convert("RGB")}.
@@ -111,6 +115,12 @@ final class PilColor {
     static RgbImage map(Raster raster, int[] bands, byte[][] luts) {
         int width = raster.getWidth();
         int height = raster.getHeight();
+        boolean unchanged = Arrays.equals(bands, new int[] {0, 1, 2})
+                && luts[0] == IDENTITY_8 && luts[1] == IDENTITY_8 && luts[2] == IDENTITY_8;
+        byte[] stored = unchanged ? interleavedRgb(raster) : null;
+        if (stored != null) {
+            return new RgbImage(width, height, stored); // the decoder's own array already is the answer
+        }
         int stride = raster.getNumBands();
         byte[] lutR = luts[0];
         byte[] lutG = luts[1];
@@ -132,10 +142,25 @@ final class PilColor {
         return new RgbImage(width, height, rgb);
     }
 
-    /** JPEG YCbCr to RGB exactly as libjpeg's ycc_rgb_convert (jdcolor.c). */
+    /**
+     * JPEG YCbCr to RGB exactly as libjpeg's ycc_rgb_convert (jdcolor.c). Converted in place when the
+     * decoder's raster is a plain interleaved byte array, so a photo is held once, not twice.
+     */
     static RgbImage fromYCbCr(Raster raster) {
         int width = raster.getWidth();
         int height = raster.getHeight();
+        byte[] stored = interleavedRgb(raster);
+        if (stored != null) {
+            for (int p = 0; p < stored.length; p += 3) {
+                int luma = stored[p] & 0xFF;
+                int cb = stored[p + 1] & 0xFF;
+                int cr = stored[p + 2] & 0xFF;
+                stored[p] = clamp(luma + CR_R[cr]);
+                stored[p + 1] = clamp(luma + ((CB_G[cb] + CR_G[cr]) >> SCALE_BITS));
+                stored[p + 2] = clamp(luma + CB_B[cb]);
+            }
+            return new RgbImage(width, height, stored);
+        }
         byte[] rgb = new byte[Math.multiplyExact(Math.multiplyExact(width, height), 3)];
         int[] row = new int[width * 3];
         int out = 0;
@@ -192,6 +217,40 @@ final class PilColor {
             }
         }
         return new RgbImage(width, height, rgb);
+    }
+
+    /**
+     * The raster's backing array, holding bands 0, 1, 2 interleaved, when the raster is exactly
+     * width x height x 3 bytes without padding, so it can become an {@link RgbImage} without a copy;
+     * null otherwise. A B, G, R layout (ImageIO's TYPE_3BYTE_BGR) is reordered in place.
+     */
+    static byte[] interleavedRgb(Raster raster) {
+        DataBuffer buffer = raster.getDataBuffer();
+        if (!(buffer instanceof DataBufferByte bytes) || bytes.getNumBanks() != 1 || bytes.getOffset() != 0
+                || !(raster.getSampleModel() instanceof PixelInterleavedSampleModel model)
+                || raster.getNumBands() != 3 || raster.getParent() != null
+                || raster.getSampleModelTranslateX() != 0 || raster.getSampleModelTranslateY() != 0) {
+            return null;
+        }
+        int width = raster.getWidth();
+        byte[] data = bytes.getData();
+        if (model.getPixelStride() != 3 || model.getScanlineStride() != width * 3
+                || data.length != width * raster.getHeight() * 3) {
+            return null;
+        }
+        int[] offsets = model.getBandOffsets();
+        if (Arrays.equals(offsets, new int[] {0, 1, 2})) {
+            return data;
+        }
+        if (Arrays.equals(offsets, new int[] {2, 1, 0})) {
+            for (int p = 0; p < data.length; p += 3) {
+                byte first = data[p];
+                data[p] = data[p + 2];
+                data[p + 2] = first;
+            }
+            return data;
+        }
+        return null;
     }
 
     /** Pillow's MULDIV255: a * b / 255 rounded, computed with shifts. */
