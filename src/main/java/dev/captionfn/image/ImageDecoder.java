@@ -210,7 +210,7 @@ public final class ImageDecoder {
             }
             if (colorBands != 3) {
                 throw new ImageDecodeException(ImageError.UNSUPPORTED_FORMAT,
-                        format + " images with " + colorBands + " colour components are not supported.");
+                        format.displayName() + " images with " + colorBands + " colour components are not supported.");
             }
             return PilColor.map(raster, new int[] {0, 1, 2},
                     new byte[][] {levels(model, raster, 0), levels(model, raster, 1), levels(model, raster, 2)});
@@ -251,14 +251,14 @@ public final class ImageDecoder {
     private static void checkPixels(ImageFormat format, long width, long height, long maxPixels) {
         if (width <= 0 || height <= 0) {
             throw new ImageDecodeException(ImageError.CORRUPT_IMAGE,
-                    "The " + format + " image is corrupt: it declares a size of " + width + "x" + height + ".");
+                    "The " + format.displayName() + " image is corrupt: it declares a size of " + width + "x" + height + ".");
         }
         long pixels = width * height;
         long limit = Math.min(maxPixels, MAX_ARRAY_PIXELS);
         if (pixels > limit) {
             throw new ImageDecodeException(ImageError.TOO_MANY_PIXELS, String.format(Locale.ROOT,
                     "The %s image is %dx%d (%,d pixels), more than the %,d pixels allowed.",
-                    format, width, height, pixels, limit));
+                    format.displayName(), width, height, pixels, limit));
         }
     }
 
@@ -267,7 +267,7 @@ public final class ImageDecoder {
         if (!readers.hasNext()) {
             // the TwelveMonkeys plugins register through META-INF/services; a stripped class path loses them
             throw new ImageDecodeException(ImageError.UNSUPPORTED_FORMAT,
-                    "No ImageIO reader for " + format + " images is installed.");
+                    "No ImageIO reader for " + format.displayName() + " images is installed.");
         }
         return readers.next();
     }
@@ -286,7 +286,7 @@ public final class ImageDecoder {
     private static ImageDecodeException corrupt(ImageFormat format, Throwable cause) {
         String detail = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
         return new ImageDecodeException(ImageError.CORRUPT_IMAGE,
-                "The " + format + " image is corrupt or truncated (" + detail + ").", cause);
+                "The " + format.displayName() + " image is corrupt or truncated (" + detail + ").", cause);
     }
 
     private static byte[] colorTable(Node table) {

@@ -9,13 +9,24 @@ import java.util.Optional;
  * are (PNGs served as image/jpeg are common), so neither is consulted.
  */
 public enum ImageFormat {
-    JPEG,
-    PNG,
-    GIF,
-    BMP,
-    WEBP;
+    JPEG("JPEG"),
+    PNG("PNG"),
+    GIF("GIF"),
+    BMP("BMP"),
+    WEBP("WebP");
 
     private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+
+    private final String displayName;
+
+    ImageFormat(String displayName) {
+        this.displayName = displayName;
+    }
+
+    /** The name people know the format by, for messages. */
+    public String displayName() {
+        return displayName;
+    }
 
     /** The format whose signature starts {@code bytes}, or empty when none does. */
     public static Optional<ImageFormat> detect(byte[] bytes) {

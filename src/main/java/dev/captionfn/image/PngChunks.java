@@ -52,21 +52,21 @@ final class PngChunks {
             while (true) {
                 if (png.length - pos < 8) {
                     if (!imageDataSeen) {
-                        throw corrupt("the PNG file ends before its image data");
+                        throw corrupt("it ends before its image data");
                     }
                     break; // Pillow stops quietly when the file ends after the image data
                 }
                 long length = u32(png, pos);
                 if (!isChunkType(png, pos + 4)) {
                     if (!imageDataSeen) {
-                        throw corrupt("broken PNG file (chunk type " + typeName(png, pos + 4) + ")");
+                        throw corrupt("a chunk has the invalid type \"" + typeName(png, pos + 4) + "\"");
                     }
                     break;
                 }
                 String type = typeName(png, pos + 4);
                 int data = pos + 8;
                 if (length > png.length - data) {
-                    throw corrupt("the PNG file is truncated (its " + type + " chunk is cut short)");
+                    throw corrupt("it is truncated (its " + type + " chunk is cut short)");
                 }
                 int size = (int) length;
                 if (type.equals("IEND") || (imageDataSeen && animated && type.equals("fcTL"))) {
@@ -100,7 +100,7 @@ final class PngChunks {
                     }
                 }
                 if (textMemory > MAX_TEXT_MEMORY) {
-                    throw corrupt("the PNG text chunks hold more than " + MAX_TEXT_MEMORY + " bytes");
+                    throw corrupt("its text chunks hold more than " + MAX_TEXT_MEMORY + " bytes");
                 }
                 imageDataSeen |= imageData;
                 // the CRC after the data may be missing at the very end of the file: the next round stops
@@ -110,7 +110,7 @@ final class PngChunks {
             inflater.end();
         }
         if (width < 0) {
-            throw corrupt("the PNG file has no IHDR chunk");
+            throw corrupt("it has no IHDR chunk");
         }
         return new Header(width, height, bitDepth, colorType, paletteEntries);
     }
@@ -118,12 +118,12 @@ final class PngChunks {
     private static void verifyCrc(byte[] png, int pos, int size, String type) {
         int crcAt = pos + 8 + size;
         if (png.length - crcAt < 4) {
-            throw corrupt("broken PNG file (incomplete checksum in " + type + ")");
+            throw corrupt("the checksum of its " + type + " chunk is cut short");
         }
         CRC32 crc = new CRC32();
         crc.update(png, pos + 4, 4 + size);
         if (crc.getValue() != u32(png, crcAt)) {
-            throw corrupt("broken PNG file (bad checksum in " + type + ")");
+            throw corrupt("the checksum of its " + type + " chunk is wrong");
         }
     }
 
