@@ -26,6 +26,7 @@ from pathlib import Path
 
 import PIL
 from PIL import Image
+from PIL.PngImagePlugin import MAX_TEXT_CHUNK, PngInfo
 
 assert PIL.__version__.startswith("9."), f"fixtures are defined by Pillow 9.x, found {PIL.__version__}"
 
@@ -46,10 +47,13 @@ def save_png(im, path):
 
 
 def photos():
+    manifest = {}
     for src in image_files(IMAGES / "photos"):
         with Image.open(src) as im:
             out = im.convert("RGB").resize(SIZE, Image.BICUBIC)
         save_png(out, PIL_OUT / "photos" / (src.name + ".png"))
+        manifest[src.name] = {"fixture": src.name + ".png", "width": SIZE[0], "height": SIZE[1]}
+    (PIL_OUT / "photos.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 def decode_manifest(folder, out_folder, manifest_path):
@@ -173,6 +177,52 @@ def synthetic_files():
     (folder / "palette_short_plte.png").write_bytes(png_short_palette(rng, 23, 17))
 
     (folder / "rgb555.bmp").write_bytes(bmp_rgb555(rng, 7, 5))
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display": Pillow's open/convert leaves the pixels as stored
+    rgb.save(folder / "exif_orientation_6.jpg", quality=95, exif=exif.tobytes())
+
+    (folder / "png_named.jpg").write_bytes((folder / "rgb_trns.png").read_bytes())
+
+    one_pixel = Image.new("L", (1, 1), 7)
+    for name, size in (("ztxt_1mib_minus_1.png", MAX_TEXT_CHUNK - 1), ("ztxt_1mib_plus_1.png", MAX_TEXT_CHUNK + 1)):
+        info = PngInfo()
+        info.add_text("comment", "a" * size, zip=True)
+        one_pixel.save(folder / name, pnginfo=info)
+
+    damaged_files(folder)
+
+
+def damaged_files(folder):
+    """Truncated and damaged copies of the edge files: which of them Pillow still opens is the point."""
+    edge = IMAGES / "edge"
+    jpeg = (edge / "hopper.jpg").read_bytes()
+    png = (edge / "hopper.png").read_bytes()
+    webp = (edge / "hopper.webp").read_bytes()
+    gif = (folder / "offset_frame.gif").read_bytes()
+    chi = (edge / "chi.gif").read_bytes()
+    files = {
+        "hopper_no_eoi.jpg": jpeg[:-2],
+        "hopper_half.jpg": jpeg[: len(jpeg) // 2],
+        "hopper_cut_iend.png": png[:-2],
+        "hopper_cut_text.png": png[:-100],
+        "hopper_cut_idat.png": png[: len(png) // 2],
+        "hopper_bad_crc_before_idat.png": flip_crc(png, b"gAMA"),
+        "hopper_bad_crc_after_idat.png": flip_crc(png, b"tEXt"),
+        "hopper_half.webp": webp[: len(webp) // 2],
+        "offset_frame_no_trailer.gif": gif[:-1],
+        "offset_frame_cut_data.gif": gif[:-20],
+        "chi_first_2000_bytes.gif": chi[:2000],
+    }
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+
+
+def flip_crc(png, chunk_type):
+    at = png.index(chunk_type) - 4
+    length = struct.unpack(">I", png[at : at + 4])[0]
+    crc = at + 8 + length
+    return png[:crc] + bytes([png[crc] ^ 0xFF]) + png[crc + 1 :]
 
 
 def png_chunk(kind, data):
