@@ -40,7 +40,9 @@ final class PngChunks {
     static Header walk(byte[] png) {
         int pos = SIGNATURE_LENGTH;
         boolean imageDataSeen = false;
-        boolean animated = false;
+        long animationFrames = 0; // acTL's count; 0 when absent or invalid, as Pillow ignores those
+        int acTlChunks = 0;
+        boolean frameControlBeforeImageData = false;
         int paletteEntries = 0;
         int width = -1;
         int height = -1;
@@ -69,6 +71,8 @@ final class PngChunks {
                     throw corrupt("it is truncated (its " + type + " chunk is cut short)");
                 }
                 int size = (int) length;
+                // Pillow stops at the next frame's fcTL: later chunks belong to frames it has not read
+                boolean animated = animationFrames > 1 || (animationFrames == 1 && !frameControlBeforeImageData);
                 if (type.equals("IEND") || (imageDataSeen && animated && type.equals("fcTL"))) {
                     break;
                 }
@@ -91,7 +95,15 @@ final class PngChunks {
                             paletteEntries = Math.min(256, size / 3);
                         }
                     }
-                    case "acTL" -> animated = size >= 4 && u32(png, data) > 1;
+                    case "acTL" -> {
+                        if (size < 8) {
+                            throw corrupt("its acTL (animation) chunk is truncated");
+                        }
+                        long frames = u32(png, data);
+                        acTlChunks++;
+                        animationFrames = acTlChunks == 1 && frames > 0 && frames <= 0x80000000L ? frames : 0;
+                    }
+                    case "fcTL" -> frameControlBeforeImageData |= !imageDataSeen;
                     case "tEXt" -> textMemory += textLength(png, data, size);
                     case "zTXt" -> textMemory += zTxtLength(png, data, size, inflater);
                     case "iTXt" -> textMemory += iTxtLength(png, data, size, inflater);
