@@ -217,10 +217,11 @@ class LlmVocab:
             "padding": None,
             "added_tokens": added,
             "normalizer": None,
+            # Metaspace first ("▁" before every word), then punctuation split off, so that "image."
+            # is "▁image" + "." as pieces() does; "▁" is no punctuation to the Punctuation splitter
             "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-                {"type": "WhitespaceSplit"},
-                {"type": "Punctuation", "behavior": "Isolated"},
                 {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
+                {"type": "Punctuation", "behavior": "Isolated"},
             ]},
             "post_processor": None,
             "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},

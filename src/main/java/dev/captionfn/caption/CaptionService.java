@@ -40,12 +40,23 @@ public class CaptionService {
         try {
             prepared = PreparedRequest.of(request, served.get().manifest(), config.limits());
         } catch (CaptionException e) {
-            return Uni.createFrom().failure(e);
+            return Uni.createFrom().failure(e.withRequestId(request == null ? null : request.id()));
         }
         return Uni.createFrom().completionStage(() -> fetcher.fetch(prepared.url()))
                 // decoding and the model block: off the event loop
                 .emitOn(Infrastructure.getDefaultWorkerPool())
-                .map(bytes -> caption(prepared, bytes, start, System.nanoTime()));
+                .map(bytes -> caption(prepared, bytes, start, System.nanoTime()))
+                .onFailure().transform(e -> asCaptionException(e).withRequestId(prepared.id()));
+    }
+
+    private static CaptionException asCaptionException(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof CaptionException e) {
+                return e;
+            }
+        }
+        LOG.error("unexpected failure while captioning", failure);
+        return new CaptionException(ErrorCode.INTERNAL, "unexpected error: " + failure.getClass().getSimpleName(), failure);
     }
 
     private CaptionResult caption(PreparedRequest request, byte[] bytes, long start, long fetched) {

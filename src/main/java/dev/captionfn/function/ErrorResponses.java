@@ -47,7 +47,7 @@ public class ErrorResponses {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("code", code.name());
         body.put("message", message);
-        body.put("id", requestId(ctx));
+        body.put("id", failure instanceof CaptionException e && e.requestId() != null ? e.requestId() : ctx.request().getHeader("ce-id"));
         try {
             ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
                     .end(JSON.writeValueAsString(body));
@@ -64,11 +64,6 @@ public class ErrorResponses {
             case 406 -> "unsupported content type: send application/json or a CloudEvent";
             default -> "HTTP " + status;
         };
-    }
-
-    private static String requestId(RoutingContext ctx) {
-        String ceId = ctx.request().getHeader("ce-id");
-        return ceId;
     }
 
     private static Throwable unwrap(Throwable t) {

@@ -92,7 +92,7 @@ class SearchTest {
     void greedyCannotEndBeforeMinNewTokens() {
         ScriptedDecoder decoder = new ScriptedDecoder(1, last -> logProbs(.1, .6, .1, .1, .05, .05));
         var options = new GenerationOptions(1, 10, 2, 1.0, 1.0, false);
-        assertArrayEquals(new long[] {0, EOS}, Generator.run(decoder, List.of(Search.forOptions(options, TOKENS))).get(0));
+        assertArrayEquals(new long[] {0, 0, EOS}, Generator.run(decoder, List.of(Search.forOptions(options, TOKENS))).get(0));
     }
 
     @Test
