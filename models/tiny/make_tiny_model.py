@@ -365,16 +365,24 @@ class VitBlock(nn.Module):
 
     def forward(self, x):
         h = self.ln1(x)
-        all_ok = torch.ones(1, 1, 1, 1, dtype=torch.bool)
+        all_ok = torch.ones(1, 1, 1, 1, dtype=torch.bool, device=x.device)
         x = x + self.attn(h, h, all_ok)
         return x + self.mlp(self.ln2(x))
 
 
 class VisionEncoder(nn.Module):
+    """A ViT whose patch embedding is a small convolutional stem (three stride-2 convolutions,
+    8x8 patches) rather than one linear projection per patch: a ViT this small, trained from
+    scratch on a few thousand drawings, otherwise never learns to tell a circle from a square
+    (Xiao et al., "Early convolutions help transformers see better", 2021)."""
     def __init__(self, c):
         super().__init__()
         n = (IMAGE_SIZE // PATCH) ** 2
-        self.patch = nn.Conv2d(3, c["width"], PATCH, PATCH)
+        w = c["width"]
+        self.patch = nn.Sequential(
+            nn.Conv2d(3, w // 2, 3, 2, 1), nn.GELU(),
+            nn.Conv2d(w // 2, w, 3, 2, 1), nn.GELU(),
+            nn.Conv2d(w, w, 2, 2))
         self.cls = nn.Parameter(torch.zeros(1, 1, c["width"]))
         self.pos = nn.Parameter(torch.randn(1, n + 1, c["width"]) * 0.02)
         self.blocks = nn.ModuleList([VitBlock(c) for _ in range(c["layers"])])
@@ -407,7 +415,7 @@ class QFormerLayer(nn.Module):
     def forward(self, x, key_allowed, image):
         x = self.ln_self(x + self.self_attn(x, x, key_allowed))
         q, t = x[:, :self.queries], x[:, self.queries:]
-        all_ok = torch.ones(1, 1, 1, 1, dtype=torch.bool)
+        all_ok = torch.ones(1, 1, 1, 1, dtype=torch.bool, device=x.device)
         q = self.ln_cross(q + self.cross_attn(q, image, all_ok))
         q = self.ln_query(q + self.ffn_query(q))
         t = self.ln_text(t + self.ffn_text(t))
@@ -427,10 +435,11 @@ class QFormer(nn.Module):
 
     def forward(self, input_ids, attention_mask, image):
         b, t = input_ids.shape
-        pos = torch.arange(t).unsqueeze(0)
+        pos = torch.arange(t, device=input_ids.device).unsqueeze(0)
         text = self.word(input_ids) + self.pos(pos)
         x = self.ln_emb(torch.cat([self.query_tokens.expand(b, -1, -1), text], dim=1))
-        mask = torch.cat([torch.ones(b, self.queries, dtype=attention_mask.dtype), attention_mask], dim=1)
+        mask = torch.cat([torch.ones(b, self.queries, dtype=attention_mask.dtype, device=attention_mask.device),
+                          attention_mask], dim=1)
         key_allowed = (mask > 0)[:, None, None, :]
         for layer in self.layers:
             x = layer(x, key_allowed, image)
@@ -506,8 +515,8 @@ class DecoderLM(nn.Module):
         freqs = position_ids[:, :, None].float() * self.inv_freq[None, None, :]
         emb = torch.cat([freqs, freqs], dim=-1)
         cos, sin = emb.cos()[:, None], emb.sin()[:, None]
-        q_idx = torch.arange(s)[:, None] + p
-        k_idx = torch.arange(p + s)[None, :]
+        q_idx = torch.arange(s, device=inputs_embeds.device)[:, None] + p
+        k_idx = torch.arange(p + s, device=inputs_embeds.device)[None, :]
         causal = (k_idx <= q_idx)[None, None]
         allowed = causal & (attention_mask > 0)[:, None, None, :]
         x, presents = inputs_embeds, []
@@ -516,9 +525,9 @@ class DecoderLM(nn.Module):
             presents.append((k, v))
         return self.lm_head(self.norm(x)), presents
 
-    def empty_past(self, b):
+    def empty_past(self, b, device="cpu"):
         hd = self.c["hidden"] // self.c["heads"]
-        z = torch.zeros(b, self.c["kv_heads"], 0, hd)
+        z = torch.zeros(b, self.c["kv_heads"], 0, hd, device=device)
         return [(z, z) for _ in range(self.c["layers"])]
 
 
@@ -570,12 +579,14 @@ def make_batch(pix, scenes, idx, rng, qv, lv):
         li[r, :len(ids)] = torch.tensor(ids)
         lt[r, :len(tg)] = torch.tensor(tg)
         lm[r, :len(ids)] = 1
-    return pix[idx], ql, qm, li, lt, lm
+    return pix[idx.to(pix.device)], ql, qm, li, lt, lm
 
 
-def train(model, steps, batch, seed, qv, lv, n_scenes):
+def train(model, steps, batch, seed, qv, lv, n_scenes, device):
     t0 = time.time()
     pix, scenes = make_dataset(n_scenes, seed)
+    pix = pix.to(device)
+    model.to(device)
     print(f"dataset: {n_scenes} scenes in {time.time() - t0:.0f}s", flush=True)
     rng = random.Random(seed + 1)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
@@ -584,12 +595,12 @@ def train(model, steps, batch, seed, qv, lv, n_scenes):
     model.train()
     for step in range(steps):
         idx = torch.tensor(rng.sample(range(n_scenes), batch))
-        px, ql, qm, li, lt, lm = make_batch(pix, scenes, idx, rng, qv, lv)
+        px, ql, qm, li, lt, lm = (t.to(device) for t in make_batch(pix, scenes, idx, rng, qv, lv))
         lang = model.language_embeds(px, ql, qm)
         emb = torch.cat([lang, model.lm.embed(li)], dim=1)
-        mask = torch.cat([torch.ones(len(idx), Q, dtype=torch.long), lm], dim=1)
-        pos = torch.arange(emb.shape[1]).unsqueeze(0).expand(len(idx), -1)
-        logits, _ = model.lm(emb, mask, pos, model.lm.empty_past(len(idx)))
+        mask = torch.cat([torch.ones(len(idx), Q, dtype=torch.long, device=device), lm], dim=1)
+        pos = torch.arange(emb.shape[1], device=device).unsqueeze(0).expand(len(idx), -1)
+        logits, _ = model.lm(emb, mask, pos, model.lm.empty_past(len(idx), device))
         # all logit columns, the padded ones too: never targets, they are pushed down
         logits = logits[:, Q:]
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), lt.reshape(-1), ignore_index=-100)
@@ -600,6 +611,7 @@ def train(model, steps, batch, seed, qv, lv, n_scenes):
         sched.step()
         if step % 100 == 0 or step == steps - 1:
             print(f"step {step:5d} loss {loss.item():.4f} {time.time() - t0:.0f}s", flush=True)
+    model.to("cpu")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -922,8 +934,12 @@ def main():
     ap.add_argument("--batch", type=int, default=96)
     ap.add_argument("--scenes", type=int, default=12000)
     ap.add_argument("--held-out", type=int, default=30, help="held-out images (3 instructions each)")
-    ap.add_argument("--skip-training", action="store_true", help="reuse models/tiny/work/checkpoint.pt")
+    ap.add_argument("--skip-training", action="store_true", help="export from a saved checkpoint")
+    ap.add_argument("--checkpoint", default=os.path.join(WORK_DIR, "checkpoint.pt"),
+                    help="where the trained weights are saved, or read with --skip-training")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="where to train, e.g. cuda (export and references stay on the CPU)")
+    ap.add_argument("--train-only", action="store_true", help="train and save the checkpoint, nothing else")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1234)
@@ -933,12 +949,14 @@ def main():
         logits_width += LOGITS_MULTIPLE
     model = TinyInstructBlip(len(qv.tokens), len(lv.tokens), logits_width)
     os.makedirs(WORK_DIR, exist_ok=True)
-    ckpt = os.path.join(WORK_DIR, "checkpoint.pt")
+    ckpt = args.checkpoint
     if args.skip_training:
         model.load_state_dict(torch.load(ckpt))
     else:
-        train(model, args.steps, args.batch, 1, qv, lv, args.scenes)
+        train(model, args.steps, args.batch, 1, qv, lv, args.scenes, args.device)
         torch.save(model.state_dict(), ckpt)
+        if args.train_only:
+            return
     model.eval()
     write_model_dir(model, qv, lv, MODEL_DIR, logits_width)
     write_references(model, qv, lv, args.held_out, seed=987654)
