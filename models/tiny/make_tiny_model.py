@@ -582,19 +582,62 @@ def make_batch(pix, scenes, idx, rng, qv, lv):
     return pix[idx.to(pix.device)], ql, qm, li, lt, lm
 
 
-def train(model, steps, batch, seed, qv, lv, n_scenes, device):
+ATTRIBUTE_POSITIONS = ["single", "top", "bottom", "left", "right", "middle", "absent"]
+
+
+def attribute_labels(scene):
+    """For each shape kind: its colour (or absent) and where it is (or absent)."""
+    colours = list(COLOURS)
+    y = [len(colours)] * len(SHAPES) + [ATTRIBUTE_POSITIONS.index("absent")] * len(SHAPES)
+    for s, c, _ in scene.objects:
+        i = SHAPES.index(s)
+        y[i] = colours.index(c)
+        y[len(SHAPES) + i] = ATTRIBUTE_POSITIONS.index("single" if scene.layout == "single" else scene.where(s))
+    return y
+
+
+def pretrain_vision(model, pix, scenes, steps, batch, rng, device, t0):
+    """Stage 1, in place of InstructBLIP's pretrained EVA-CLIP ViT: the ViT learns to see which shape
+    has which colour where, through a throw-away linear head on its mean token. Trained on the
+    instructions alone, a ViT this small learns the answers' priors and little of the pictures."""
+    n_colours, n_pos = len(COLOURS) + 1, len(ATTRIBUTE_POSITIONS)
+    head = nn.Linear(VISION["width"], len(SHAPES) * (n_colours + n_pos)).to(device)
+    labels = torch.tensor([attribute_labels(s) for s in scenes], device=device)
+    opt = torch.optim.AdamW(list(model.vision.parameters()) + list(head.parameters()), lr=1e-3)
+    k = len(SHAPES)
+    for step in range(steps):
+        idx = torch.tensor(rng.sample(range(len(scenes)), batch), device=device)
+        out = head(model.vision(pix[idx]).mean(1))
+        c = out[:, :k * n_colours].reshape(-1, n_colours)
+        p = out[:, k * n_colours:].reshape(-1, n_pos)
+        loss = F.cross_entropy(c, labels[idx, :k].reshape(-1)) + F.cross_entropy(p, labels[idx, k:].reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % 250 == 0 or step == steps - 1:
+            print(f"vision step {step:5d} loss {loss.item():.4f} {time.time() - t0:.0f}s", flush=True)
+
+
+def train(model, args, qv, lv):
+    """Stage 1 pretrains the ViT; stage 2 freezes it, as InstructBLIP does, and tunes the Q-Former,
+    the projection and the language model on instructions."""
     t0 = time.time()
-    pix, scenes = make_dataset(n_scenes, seed)
+    device = args.device
+    pix, scenes = make_dataset(args.scenes, 1)
+    print(f"dataset: {args.scenes} scenes in {time.time() - t0:.0f}s", flush=True)
     pix = pix.to(device)
     model.to(device)
-    print(f"dataset: {n_scenes} scenes in {time.time() - t0:.0f}s", flush=True)
-    rng = random.Random(seed + 1)
-    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps, pct_start=0.05)
+    rng = random.Random(2)
+    pretrain_vision(model, pix, scenes, args.vision_steps, args.batch, rng, device, t0)
+    for p in model.vision.parameters():
+        p.requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1e-3, total_steps=args.steps, pct_start=0.05)
     Q = QFORMER["queries"]
     model.train()
-    for step in range(steps):
-        idx = torch.tensor(rng.sample(range(n_scenes), batch))
+    for step in range(args.steps):
+        idx = torch.tensor(rng.sample(range(args.scenes), args.batch))
         px, ql, qm, li, lt, lm = (t.to(device) for t in make_batch(pix, scenes, idx, rng, qv, lv))
         lang = model.language_embeds(px, ql, qm)
         emb = torch.cat([lang, model.lm.embed(li)], dim=1)
@@ -606,10 +649,10 @@ def train(model, steps, batch, seed, qv, lv, n_scenes, device):
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), lt.reshape(-1), ignore_index=-100)
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         sched.step()
-        if step % 100 == 0 or step == steps - 1:
+        if step % 250 == 0 or step == args.steps - 1:
             print(f"step {step:5d} loss {loss.item():.4f} {time.time() - t0:.0f}s", flush=True)
     model.to("cpu")
 
@@ -930,9 +973,10 @@ def write_references(model, qv, lv, n_images, seed):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=4000)
-    ap.add_argument("--batch", type=int, default=96)
-    ap.add_argument("--scenes", type=int, default=12000)
+    ap.add_argument("--vision-steps", type=int, default=1500, help="stage 1: ViT pretraining steps")
+    ap.add_argument("--steps", type=int, default=6000, help="stage 2: instruction tuning steps")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--scenes", type=int, default=20000)
     ap.add_argument("--held-out", type=int, default=30, help="held-out images (3 instructions each)")
     ap.add_argument("--skip-training", action="store_true", help="export from a saved checkpoint")
     ap.add_argument("--checkpoint", default=os.path.join(WORK_DIR, "checkpoint.pt"),
@@ -953,7 +997,7 @@ def main():
     if args.skip_training:
         model.load_state_dict(torch.load(ckpt))
     else:
-        train(model, args.steps, args.batch, 1, qv, lv, args.scenes, args.device)
+        train(model, args, qv, lv)
         torch.save(model.state_dict(), ckpt)
         if args.train_only:
             return

@@ -16,8 +16,6 @@ public enum ErrorCode {
     TOO_MANY_PIXELS(413, false, "the image declares more pixels than the limit"),
     UPSTREAM_TIMEOUT(504, true, "the image server did not answer in time"),
     UPSTREAM_ERROR(502, true, "the image server failed (5xx)"),
-    OVERLOADED(429, true, "the server is at capacity"),
-    NOT_READY(503, true, "the model is not loaded yet"),
     MODEL_FAILURE(500, true, "the model failed while captioning"),
     INTERNAL(500, true, "an unexpected server error");
 

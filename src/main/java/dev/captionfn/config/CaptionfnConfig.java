@@ -64,7 +64,7 @@ public interface CaptionfnConfig {
         @WithDefault("5")
         int maxRedirects();
 
-        @WithDefault("captionfn/0.1 (+https://github.com/captionfn)")
+        @WithDefault("captionfn/0.1")
         String userAgent();
     }
 
@@ -75,9 +75,6 @@ public interface CaptionfnConfig {
 
         @WithDefault("dev.captionfn.caption.result")
         String resultType();
-
-        @WithDefault("dev.captionfn.caption.error")
-        String errorType();
 
         @WithDefault("/captionfn")
         String source();

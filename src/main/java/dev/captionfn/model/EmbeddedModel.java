@@ -17,13 +17,18 @@ public final class EmbeddedModel {
 
     private EmbeddedModel() {}
 
+    /** Unpacks into a directory that stays (a cache volume, say). */
     public static Path extractTo(Path target) {
+        return extract(target, false);
+    }
+
+    private static Path extract(Path target, boolean temporary) {
         try {
             Files.createDirectories(target);
-            copy(ManifestReader.FILE_NAME, target);
+            copy(ManifestReader.FILE_NAME, target, temporary);
             ModelManifest manifest = ManifestReader.read(target);
             for (ModelManifest.FileRef ref : manifest.files()) {
-                copy(ref.file(), target);
+                copy(ref.file(), target, temporary);
             }
             return target;
         } catch (IOException e) {
@@ -35,22 +40,30 @@ public final class EmbeddedModel {
         try {
             Path dir = Files.createTempDirectory("captionfn-model-");
             dir.toFile().deleteOnExit();
-            return extractTo(dir);
+            return extract(dir, true);
         } catch (IOException e) {
             throw new ModelLoadException("cannot create a directory for the embedded model: " + e.getMessage(), e);
         }
     }
 
-    private static void copy(String name, Path target) throws IOException {
+    private static void copy(String name, Path target, boolean temporary) throws IOException {
         ClassLoader loader = Thread.currentThread().getContextClassLoader();
         try (InputStream in = loader.getResourceAsStream(RESOURCE_DIR + name)) {
             if (in == null) {
                 throw new ModelLoadException("the embedded model lacks " + name + " (classpath " + RESOURCE_DIR + name + ")");
             }
             Path file = target.resolve(name).normalize();
-            Files.createDirectories(file.getParent());
+            if (!Files.isDirectory(file.getParent())) {
+                Files.createDirectories(file.getParent());
+                if (temporary) {
+                    // deleteOnExit runs last-registered first: the folder goes after its files
+                    file.getParent().toFile().deleteOnExit();
+                }
+            }
             Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
-            file.toFile().deleteOnExit();
+            if (temporary) {
+                file.toFile().deleteOnExit();
+            }
         }
     }
 }
