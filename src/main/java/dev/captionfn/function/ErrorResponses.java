@@ -62,6 +62,7 @@ public class ErrorResponses {
             case 404 -> "no function here: POST JSON to /caption, or a CloudEvent of the request type to /";
             case 405 -> "use POST";
             case 406 -> "unsupported content type: send application/json or a CloudEvent";
+            case 413 -> "the request body is too large: send the image's URL, not the image";
             default -> "HTTP " + status;
         };
     }

@@ -184,6 +184,14 @@ class CaptionFunctionTest {
     }
 
     @Test
+    void aRequestBodyPastTheLimitIsRefusedWithTheErrorContract() {
+        given().contentType(ContentType.JSON).body(Map.of("imageUrl", "http://127.0.0.1/x.png", "prompt", "x".repeat(100_000)))
+                .when().post("/caption")
+                .then().statusCode(413).body("code", equalTo("INVALID_REQUEST"))
+                .body("message", org.hamcrest.Matchers.containsString("URL"));
+    }
+
+    @Test
     void urlsThatAreNotHttpAreNotAllowed() {
         for (String url : List.of("ftp://127.0.0.1/image.png", "file:///etc/passwd")) {
             given().contentType(ContentType.JSON).body(Map.of("imageUrl", url))
