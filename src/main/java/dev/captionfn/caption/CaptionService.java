@@ -2,7 +2,6 @@ package dev.captionfn.caption;
 
 import dev.captionfn.config.CaptionfnConfig;
 import dev.captionfn.fetch.ImageFetcher;
-import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.image.ImageDecodeException;
 import dev.captionfn.image.ImageDecoder;
 import dev.captionfn.image.RgbImage;
@@ -85,10 +84,5 @@ public class CaptionService {
                 Timings.ms(fetched - start), Timings.ms(decoded - fetched), Timings.ms(prepared - decoded),
                 Timings.ms(out.visionNanos()), Timings.ms(out.generateNanos()), Timings.ms(end - start));
         return new CaptionResult(request.id(), request.url().toString(), caption, model.manifest().id(), request.prompt(), timings);
-    }
-
-    /** The options a request gets when it sets none: the model's defaults within the server's limits. */
-    public GenerationOptions defaultOptions() {
-        return PreparedRequest.resolveOptions(CaptionOptions.none(), served.get().manifest().generation(), config.limits());
     }
 }

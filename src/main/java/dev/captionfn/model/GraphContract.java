@@ -92,6 +92,25 @@ public final class GraphContract {
         return out;
     }
 
+    /**
+     * The LM head must cover the tokenizer's vocabulary; wider is fine (padded heads are masked),
+     * narrower would leave tokens that can never be generated and ids the tokenizer cannot place.
+     */
+    public static void checkLogitsWidth(Path file, OrtSession decoder, ModelManifest m) {
+        try {
+            String name = m.graphs().decoder().output(LOGITS);
+            if (decoder.getOutputInfo().get(name).getInfo() instanceof TensorInfo info) {
+                long width = info.getShape()[2];
+                if (width > 0 && width < m.llm().vocabSize()) {
+                    throw new ModelLoadException(file + ": output '" + name + "' is " + width
+                            + " wide, narrower than model.json's llm.vocab_size " + m.llm().vocabSize());
+                }
+            }
+        } catch (OrtException e) {
+            throw new ModelLoadException(file + ": cannot read the graph's outputs: " + e.getMessage(), e);
+        }
+    }
+
     private static TensorExpectation cache(ModelManifest m, String role, String name) {
         return TensorExpectation.of(role, name, OnnxJavaType.FLOAT, 4)
                 .withDim(1, m.llm().kvHeads()).withDim(3, m.llm().headSize());

@@ -60,8 +60,9 @@ public final class OnnxGraphs implements AutoCloseable {
                     GraphContract.embedInputs(manifest), GraphContract.embedOutputs(manifest));
             OrtSession decoder = open(env, modelDir, g.decoder(), settings);
             try {
-                GraphContract.check(ModelFiles.resolve(modelDir, g.decoder().file()), decoder,
-                        GraphContract.decoderInputs(manifest), GraphContract.decoderOutputs(manifest));
+                Path decoderFile = ModelFiles.resolve(modelDir, g.decoder().file());
+                GraphContract.check(decoderFile, decoder, GraphContract.decoderInputs(manifest), GraphContract.decoderOutputs(manifest));
+                GraphContract.checkLogitsWidth(decoderFile, decoder, manifest);
             } catch (RuntimeException e) {
                 closeQuietly(decoder);
                 throw e;

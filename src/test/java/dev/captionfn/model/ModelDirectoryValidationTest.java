@@ -122,6 +122,12 @@ class ModelDirectoryValidationTest {
     }
 
     @Test
+    void anLmHeadNarrowerThanTheVocabularyIsReported() throws IOException {
+        Path model = withManifest(m -> ((ObjectNode) m.get("llm")).put("vocab_size", 999));
+        assertMentions(failure(model), "decoder.onnx", "'logits' is 48 wide", "llm.vocab_size 999");
+    }
+
+    @Test
     void moreLayersThanTheGraphHasAreReported() throws IOException {
         Path model = withManifest(m -> ((ObjectNode) m.get("llm")).put("layers", 9));
         assertMentions(failure(model), "decoder.onnx", "past_key_values.8.key", "is not in the graph");
