@@ -68,20 +68,8 @@ public final class BicubicResizer {
             for (int xx = 0; xx < outWidth; xx++) {
                 int xmin = bounds[xx * 2];
                 int xmax = bounds[xx * 2 + 1];
-                int k = xx * ksize;
-                int ss0 = 1 << (PRECISION_BITS - 1);
-                int ss1 = ss0;
-                int ss2 = ss0;
-                int p = rowStart + xmin * 3;
-                for (int x = 0; x < xmax; x++, p += 3) {
-                    int weight = kk[k + x];
-                    ss0 += (src[p] & 0xFF) * weight;
-                    ss1 += (src[p + 1] & 0xFF) * weight;
-                    ss2 += (src[p + 2] & 0xFF) * weight;
-                }
-                out[o++] = clip8(ss0);
-                out[o++] = clip8(ss1);
-                out[o++] = clip8(ss2);
+                convolve(src, rowStart + xmin * 3, 3, xmax, kk, xx * ksize, out, o);
+                o += 3;
             }
         }
         return new RgbImage(outWidth, outHeight, out);
@@ -102,22 +90,31 @@ public final class BicubicResizer {
             int ymin = bounds[yy * 2];
             int ymax = bounds[yy * 2 + 1];
             for (int xx = 0; xx < width; xx++) {
-                int ss0 = 1 << (PRECISION_BITS - 1);
-                int ss1 = ss0;
-                int ss2 = ss0;
-                int p = ymin * rowBytes + xx * 3;
-                for (int y = 0; y < ymax; y++, p += rowBytes) {
-                    int weight = kk[k + y];
-                    ss0 += (src[p] & 0xFF) * weight;
-                    ss1 += (src[p + 1] & 0xFF) * weight;
-                    ss2 += (src[p + 2] & 0xFF) * weight;
-                }
-                out[o++] = clip8(ss0);
-                out[o++] = clip8(ss1);
-                out[o++] = clip8(ss2);
+                convolve(src, ymin * rowBytes + xx * 3, rowBytes, ymax, kk, k, out, o);
+                o += 3;
             }
         }
         return new RgbImage(width, outHeight, out);
+    }
+
+    /**
+     * One output pixel of either pass: the fixed-point weighted sum of {@code n} source pixels
+     * starting at byte {@code p}, {@code step} bytes apart (3 along a row, a row's bytes down a
+     * column), rounded and clipped per channel.
+     */
+    private static void convolve(byte[] src, int p, int step, int n, int[] kk, int k, byte[] out, int o) {
+        int ss0 = 1 << (PRECISION_BITS - 1);
+        int ss1 = ss0;
+        int ss2 = ss0;
+        for (int i = 0; i < n; i++, p += step) {
+            int weight = kk[k + i];
+            ss0 += (src[p] & 0xFF) * weight;
+            ss1 += (src[p + 1] & 0xFF) * weight;
+            ss2 += (src[p + 2] & 0xFF) * weight;
+        }
+        out[o] = clip8(ss0);
+        out[o + 1] = clip8(ss1);
+        out[o + 2] = clip8(ss2);
     }
 
     /** clip8: the lookup table in Resample.c clamps {@code in >> PRECISION_BITS} to 0..255. */
