@@ -2,24 +2,26 @@ package dev.captionfn.caption;
 
 /**
  * A request that ends without a caption, with its stable code, a message for the caller and, once
- * known, the request's id, so that the error answer can name the request it belongs to.
+ * known, the request's id and image URL, so that the error answer names the request it belongs to.
  */
 public class CaptionException extends RuntimeException {
     private final ErrorCode code;
     private final String requestId;
+    private final String imageUrl;
 
     public CaptionException(ErrorCode code, String message) {
-        this(code, message, null, null);
+        this(code, message, null, null, null);
     }
 
     public CaptionException(ErrorCode code, String message, Throwable cause) {
-        this(code, message, cause, null);
+        this(code, message, cause, null, null);
     }
 
-    private CaptionException(ErrorCode code, String message, Throwable cause, String requestId) {
+    private CaptionException(ErrorCode code, String message, Throwable cause, String requestId, String imageUrl) {
         super(message, cause);
         this.code = code;
         this.requestId = requestId;
+        this.imageUrl = imageUrl;
     }
 
     public ErrorCode code() {
@@ -31,11 +33,19 @@ public class CaptionException extends RuntimeException {
         return requestId;
     }
 
-    public CaptionException withRequestId(String id) {
-        if (id == null || id.equals(requestId)) {
+    /** The image URL of the request that failed, as sent; null when the request could not be read. */
+    public String imageUrl() {
+        return imageUrl;
+    }
+
+    /** This failure, naming the request it belongs to (nulls keep what is already known). */
+    public CaptionException withRequest(String id, String url) {
+        String newId = id != null ? id : requestId;
+        String newUrl = url != null ? url : imageUrl;
+        if (java.util.Objects.equals(newId, requestId) && java.util.Objects.equals(newUrl, imageUrl)) {
             return this;
         }
-        CaptionException copy = new CaptionException(code, getMessage(), getCause(), id);
+        CaptionException copy = new CaptionException(code, getMessage(), getCause(), newId, newUrl);
         copy.setStackTrace(getStackTrace());
         return copy;
     }

@@ -3,7 +3,7 @@ package dev.captionfn.caption;
 /**
  * The stable error codes of the function, with the HTTP status a plain request gets and whether a
  * broker or queue should retry (transient) or give up (permanent). The README's error table lists
- * them.
+ * them. A permanent failure repeats however often it is retried; a transient one may not.
  */
 public enum ErrorCode {
     INVALID_REQUEST(400, false, "the request is malformed or a field is out of range"),
@@ -15,7 +15,8 @@ public enum ErrorCode {
     CORRUPT_IMAGE(422, false, "the image is truncated or broken"),
     TOO_MANY_PIXELS(413, false, "the image declares more pixels than the limit"),
     UPSTREAM_TIMEOUT(504, true, "the image server did not answer in time"),
-    UPSTREAM_ERROR(502, true, "the image server failed (5xx)"),
+    UPSTREAM_ERROR(502, true, "the image server failed (5xx, 429 or 408)"),
+    OVERLOADED(429, true, "this instance holds as many requests as it may (captionfn.limits.max-in-flight); retry later"),
     MODEL_FAILURE(500, true, "the model failed while captioning"),
     INTERNAL(500, true, "an unexpected server error");
 

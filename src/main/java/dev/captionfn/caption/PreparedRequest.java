@@ -1,11 +1,10 @@
 package dev.captionfn.caption;
 
 import dev.captionfn.config.CaptionfnConfig;
+import dev.captionfn.fetch.FetchUrl;
 import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.model.ModelManifest;
 import java.net.URI;
-import java.net.URISyntaxException;
-import java.util.Locale;
 import java.util.UUID;
 
 /** A request checked and completed: a parsed URL, the prompt, an id, and options within the limits. */
@@ -20,7 +19,7 @@ record PreparedRequest(URI url, String prompt, String id, GenerationOptions opti
         if (id.isBlank() || id.length() > MAX_ID_CHARS) {
             throw invalid("id must be 1 to " + MAX_ID_CHARS + " characters");
         }
-        URI url = url(request.imageUrl());
+        URI url = FetchUrl.parse(request.imageUrl()).uri();
         String prompt = request.prompt() == null ? manifest.prompt() : request.prompt().strip();
         if (prompt.isEmpty()) {
             throw invalid("prompt is empty; leave it out for the model's default");
@@ -46,27 +45,6 @@ record PreparedRequest(URI url, String prompt, String id, GenerationOptions opti
         } catch (IllegalArgumentException e) {
             throw invalid("options: " + e.getMessage());
         }
-    }
-
-    private static URI url(String imageUrl) {
-        if (imageUrl == null || imageUrl.isBlank()) {
-            throw invalid("imageUrl is required");
-        }
-        URI url;
-        try {
-            url = new URI(imageUrl.strip());
-        } catch (URISyntaxException e) {
-            throw invalid("imageUrl is not a valid URL: " + e.getMessage());
-        }
-        String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
-        if (!scheme.equals("http") && !scheme.equals("https")) {
-            throw new CaptionException(ErrorCode.URL_NOT_ALLOWED,
-                    "imageUrl must be an http or https URL, not '" + (scheme.isEmpty() ? imageUrl : scheme + ":") + "'");
-        }
-        if (url.getHost() == null || url.getHost().isBlank()) {
-            throw invalid("imageUrl has no host: " + imageUrl);
-        }
-        return url;
     }
 
     private static CaptionException invalid(String message) {

@@ -1,42 +1,162 @@
 package dev.captionfn.caption;
 
 import dev.captionfn.config.CaptionfnConfig;
+import dev.captionfn.generate.GenerationOptions;
+import dev.captionfn.image.RgbImage;
 import dev.captionfn.model.EmbeddedModel;
 import dev.captionfn.model.LoadedModel;
+import dev.captionfn.model.ManifestReader;
+import dev.captionfn.model.ModelManifest;
 import dev.captionfn.model.SessionSettings;
+import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.Startup;
+import jakarta.annotation.PostConstruct;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import org.jboss.logging.Logger;
 
 /**
- * The model this instance serves, loaded while the application starts, so that a missing or broken
- * model directory stops startup with its message and the first request finds the sessions ready.
+ * The model this instance serves. model.json is read while the application starts (a broken one
+ * stops startup with its message); the checksums, the sessions and one warm-up caption then run
+ * on a thread of their own, so that the health endpoints answer during a load that can take
+ * minutes, readiness turns UP only once a caption has really run, and requests that arrive early
+ * wait for the model instead of failing. A model that cannot load ends the process with its
+ * message, so that the platform reports it and restarts the instance.
  */
 @Startup
 @ApplicationScoped
 public class ServedModel {
     private static final Logger LOG = Logger.getLogger(ServedModel.class);
 
-    private final LoadedModel model;
+    public enum Phase { LOADING, WARMING_UP, READY, FAILED }
 
-    public ServedModel(CaptionfnConfig config) {
-        long start = System.nanoTime();
+    private final Path dir;
+    private final ModelManifest manifest;
+    private final SessionSettings settings;
+    private final CaptionfnConfig.Limits limits;
+    private final ModelLoader loader;
+    private final CompletableFuture<LoadedModel> ready = new CompletableFuture<>();
+    private final Thread loading;
+    private volatile Phase phase = Phase.LOADING;
+    private volatile String failure;
+    private volatile long loadMillis = -1;
+    private volatile long warmUpMillis = -1;
+
+    public ServedModel(CaptionfnConfig config, ModelLoader loader) {
         var m = config.model();
-        Path dir = m.dir().orElseGet(() -> m.extractDir().map(EmbeddedModel::extractTo).orElseGet(EmbeddedModel::extractToTemp));
-        LOG.infof("loading model from %s%s", dir, m.dir().isPresent() ? "" : " (the embedded default model)");
-        this.model = LoadedModel.load(dir, new SessionSettings(m.intraOpThreads(), m.interOpThreads()));
-        LOG.infof("model %s (%s) ready in %d ms", model.manifest().id(), model.manifest().family().id(),
-                (System.nanoTime() - start) / 1_000_000);
+        this.dir = m.dir().orElseGet(() -> m.extractDir().map(EmbeddedModel::extractTo).orElseGet(EmbeddedModel::extractToTemp));
+        LOG.infof("serving the model in %s%s", dir, m.dir().isPresent() ? "" : " (the embedded default model)");
+        this.manifest = ManifestReader.read(dir);
+        this.settings = new SessionSettings(m.intraOpThreads(), m.interOpThreads());
+        this.limits = config.limits();
+        this.loader = loader;
+        this.loading = new Thread(this::loadAndWarmUp, "captionfn-model-load");
+        loading.setDaemon(true);
     }
 
-    public LoadedModel get() {
-        return model;
+    @PostConstruct
+    void start() {
+        loading.start();
+    }
+
+    private void loadAndWarmUp() {
+        long start = System.nanoTime();
+        LoadedModel model;
+        try {
+            model = loader.load(dir, manifest, settings);
+        } catch (RuntimeException e) {
+            failed("the model in " + dir + " cannot be loaded: " + e.getMessage(), e);
+            return;
+        }
+        loadMillis = (System.nanoTime() - start) / 1_000_000;
+        phase = Phase.WARMING_UP;
+        LOG.infof("model %s (%s) loaded in %d ms; warming up", manifest.id(), manifest.family().id(), loadMillis);
+        long warm = System.nanoTime();
+        try {
+            var captioned = CaptionPipeline.run(model, warmUpImage(manifest), manifest.prompt(), warmUpOptions());
+            LOG.debugf("warm-up caption: %s", captioned.caption());
+        } catch (RuntimeException e) {
+            model.close();
+            failed("the model in " + dir + " loaded but cannot caption: " + e.getMessage(), e);
+            return;
+        }
+        warmUpMillis = (System.nanoTime() - warm) / 1_000_000;
+        phase = Phase.READY;
+        ready.complete(model);
+        LOG.infof("model %s ready: loaded in %d ms, warm-up caption in %d ms", manifest.id(), loadMillis, warmUpMillis);
+    }
+
+    /** The generation a default request gets, so that the warm-up takes the same paths (beams and all). */
+    private GenerationOptions warmUpOptions() {
+        return PreparedRequest.resolveOptions(CaptionOptions.none(), manifest.generation(), limits);
+    }
+
+    /** A smooth gradient at the model's input size: any image exercises every graph. */
+    static RgbImage warmUpImage(ModelManifest manifest) {
+        int w = manifest.image().width();
+        int h = manifest.image().height();
+        byte[] rgb = new byte[w * h * 3];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int i = (y * w + x) * 3;
+                rgb[i] = (byte) (255 * x / Math.max(1, w - 1));
+                rgb[i + 1] = (byte) (255 * y / Math.max(1, h - 1));
+                rgb[i + 2] = (byte) 128;
+            }
+        }
+        return new RgbImage(w, h, rgb);
+    }
+
+    private void failed(String message, Throwable cause) {
+        failure = message;
+        phase = Phase.FAILED;
+        ready.completeExceptionally(new CaptionException(ErrorCode.MODEL_FAILURE, message, cause));
+        LOG.error(message, cause);
+        Quarkus.asyncExit(1);
+    }
+
+    /** model.json, known from startup on. */
+    public ModelManifest manifest() {
+        return manifest;
+    }
+
+    /** Completes once the sessions exist and the warm-up caption ran; fails if they cannot. */
+    public CompletionStage<LoadedModel> whenReady() {
+        return ready;
+    }
+
+    public Phase phase() {
+        return phase;
+    }
+
+    /** Why the model failed to load, or null. */
+    public String failure() {
+        return failure;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public long loadMillis() {
+        return loadMillis;
+    }
+
+    public long warmUpMillis() {
+        return warmUpMillis;
     }
 
     @PreDestroy
     void close() {
-        model.close();
+        try {
+            // sessions must not close under a load or warm-up still running
+            loading.join(60_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        ready.thenAccept(LoadedModel::close);
     }
 }

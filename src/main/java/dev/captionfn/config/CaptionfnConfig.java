@@ -4,6 +4,7 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /** All of captionfn's configuration; the README's table lists each key with its default. */
@@ -48,6 +49,13 @@ public interface CaptionfnConfig {
         /** Pixels an image header may declare (width × height); decompression bombs stop here. */
         @WithDefault("40000000")
         long maxPixels();
+
+        /**
+         * Requests this instance holds at once, fetching or captioning; past it a request is
+         * answered OVERLOADED (429) so that the broker retries it elsewhere or later.
+         */
+        @WithDefault("32")
+        int maxInFlight();
     }
 
     interface Fetch {
@@ -66,6 +74,17 @@ public interface CaptionfnConfig {
 
         @WithDefault("captionfn/0.1")
         String userAgent();
+
+        /**
+         * Fetch from loopback, private, link-local, CGNAT, unique-local and other special-use
+         * addresses too. Off: an event's URL must not reach the cloud's metadata service or the
+         * cluster's own services.
+         */
+        @WithDefault("false")
+        boolean allowPrivateAddresses();
+
+        /** Networks (CIDR, e.g. 10.20.0.0/16) allowed even though they are private: an internal image store. */
+        Optional<List<String>> allowedNetworks();
     }
 
     /** CloudEvents attributes. */
@@ -75,6 +94,10 @@ public interface CaptionfnConfig {
 
         @WithDefault("dev.captionfn.caption.result")
         String resultType();
+
+        /** The type of the event that answers a permanent failure (HTTP 200, so the broker does not retry it). */
+        @WithDefault("dev.captionfn.caption.error")
+        String errorType();
 
         @WithDefault("/captionfn")
         String source();

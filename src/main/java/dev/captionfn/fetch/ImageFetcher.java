@@ -3,97 +3,73 @@ package dev.captionfn.fetch;
 import dev.captionfn.caption.CaptionException;
 import dev.captionfn.caption.ErrorCode;
 import dev.captionfn.config.CaptionfnConfig;
-import io.vertx.core.Future;
+import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
-import io.vertx.ext.web.codec.BodyCodec;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.SocketAddress;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.UnknownHostException;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
 
 /**
- * Fetches image bytes with Vert.x's web client, without blocking a thread: a connect timeout, a
- * deadline for the whole fetch, redirects bounded, and a byte limit applied while the body streams
- * in, so a huge body never sits in memory.
+ * Fetches image bytes without blocking a thread and without trusting the URL: every hop (the
+ * first URL and each redirect) is checked against {@link FetchUrl}'s rules, its host resolved
+ * and every address judged by the {@link AddressPolicy}, and the connection made to the address
+ * that was judged, so DNS cannot answer differently between the check and the connect. A connect
+ * timeout, one deadline for the whole fetch, a redirect limit, and a byte limit applied as the
+ * body streams in (a declared Content-Length past it is refused before reading) bound what one
+ * URL can cost.
+ *
+ * <p>Vert.x's core client is used rather than its web client because only the core client lets a
+ * request name the socket address to connect to ({@link RequestOptions#setServer}) while the
+ * Host header, SNI and certificate check keep the URL's host name.
  */
 @ApplicationScoped
 public class ImageFetcher {
+    private static final Set<Integer> REDIRECTS = Set.of(301, 302, 303, 307, 308);
+
     private final Vertx vertx;
     private final CaptionfnConfig.Fetch config;
-    private final WebClient client;
+    private final AddressPolicy policy;
+    private final HostResolver resolver;
+    private final HttpClient client;
 
-    public ImageFetcher(Vertx vertx, CaptionfnConfig config) {
+    public ImageFetcher(Vertx vertx, CaptionfnConfig config, HostResolver resolver) {
         this.vertx = vertx;
         this.config = config.fetch();
-        this.client = WebClient.create(vertx, new WebClientOptions()
+        this.resolver = resolver;
+        this.policy = new AddressPolicy(this.config.allowPrivateAddresses(),
+                this.config.allowedNetworks().orElse(List.of()).stream().map(Cidr::parse).toList());
+        this.client = vertx.createHttpClient(new HttpClientOptions()
                 .setConnectTimeout((int) this.config.connectTimeout().toMillis())
-                .setFollowRedirects(true)
-                .setMaxRedirects(this.config.maxRedirects())
-                .setUserAgent(this.config.userAgent())
-                // compressed bodies could inflate past the byte limit unseen
-                .setTryUseCompression(false)
+                // redirects are followed here, hop by hop, so that each is checked
+                .setMaxRedirects(0)
+                // a compressed body could inflate past the byte limit unseen
+                .setDecompressionSupported(false)
+                .setForceSni(true)
+                .setVerifyHost(true)
                 .setKeepAlive(true));
     }
 
     public CompletionStage<byte[]> fetch(URI url) {
-        Promise<byte[]> result = Promise.promise();
-        long deadline = config.timeout().toMillis();
-        long timer = vertx.setTimer(deadline, id -> result.tryFail(new CaptionException(ErrorCode.UPSTREAM_TIMEOUT,
-                "fetching " + url + " took longer than " + deadline + " ms")));
-        LimitedBuffer body = new LimitedBuffer(config.maxBytes());
-        Future<HttpResponse<Void>> response = client.getAbs(url.toString())
-                .timeout(deadline)
-                .as(BodyCodec.pipe(body))
-                .send();
-        response.onComplete(ar -> {
-            vertx.cancelTimer(timer);
-            if (ar.succeeded()) {
-                int status = ar.result().statusCode();
-                if (status >= 200 && status < 300) {
-                    result.tryComplete(body.bytes());
-                } else {
-                    result.tryFail(statusFailure(url, status));
-                }
-            } else {
-                result.tryFail(failure(url, ar.cause(), body));
-            }
-        });
-        return result.future().toCompletionStage();
-    }
-
-    private CaptionException statusFailure(URI url, int status) {
-        if (status >= 500) {
-            return new CaptionException(ErrorCode.UPSTREAM_ERROR, url + " answered HTTP " + status);
-        }
-        if (status >= 300 && status < 400) {
-            return new CaptionException(ErrorCode.FETCH_FAILED,
-                    url + " redirected more than " + config.maxRedirects() + " times (HTTP " + status + ")");
-        }
-        return new CaptionException(ErrorCode.FETCH_FAILED, url + " answered HTTP " + status);
-    }
-
-    private CaptionException failure(URI url, Throwable cause, LimitedBuffer body) {
-        if (body.overflowed() || cause instanceof LimitedBuffer.TooLargeException) {
-            return new CaptionException(ErrorCode.TOO_LARGE, url + " sent more than " + config.maxBytes() + " bytes");
-        }
-        if (cause instanceof TimeoutException || cause instanceof io.netty.channel.ConnectTimeoutException) {
-            return new CaptionException(ErrorCode.UPSTREAM_TIMEOUT, "fetching " + url + " timed out", cause);
-        }
-        if (cause instanceof UnknownHostException) {
-            return new CaptionException(ErrorCode.FETCH_FAILED, "the host of " + url + " is unknown", cause);
-        }
-        if (cause instanceof ConnectException) {
-            return new CaptionException(ErrorCode.FETCH_FAILED, "cannot connect to " + url + ": " + cause.getMessage(), cause);
-        }
-        return new CaptionException(ErrorCode.FETCH_FAILED, "fetching " + url + " failed: " + cause, cause);
+        return new Fetch(url).start();
     }
 
     @PreDestroy
@@ -101,73 +77,201 @@ public class ImageFetcher {
         client.close();
     }
 
-    /** A write stream that keeps at most {@code limit} bytes and fails the write past it. */
-    static final class LimitedBuffer implements io.vertx.core.streams.WriteStream<Buffer> {
-        static final class TooLargeException extends RuntimeException {
-            TooLargeException() {
-                super("body larger than the limit", null, false, false);
+    /** One fetch: its deadline, the request in flight (to abort it) and the bytes so far. */
+    private final class Fetch {
+        private final URI original;
+        private final Promise<byte[]> result = Promise.promise();
+        private volatile HttpClientRequest current;
+        private long timer;
+
+        Fetch(URI original) {
+            this.original = original;
+        }
+
+        CompletionStage<byte[]> start() {
+            long deadline = config.timeout().toMillis();
+            timer = vertx.setTimer(deadline, id -> fail(new CaptionException(ErrorCode.UPSTREAM_TIMEOUT,
+                    "fetching " + original + " took longer than " + deadline + " ms")));
+            try {
+                hop(FetchUrl.of(original), 0);
+            } catch (CaptionException e) {
+                fail(e);
+            }
+            return result.future().toCompletionStage();
+        }
+
+        private void hop(FetchUrl url, int redirects) {
+            vertx.<List<InetAddress>>executeBlocking(() -> resolver.resolve(url.hostName()), false)
+                    .onFailure(e -> fail(e instanceof UnknownHostException
+                            ? new CaptionException(ErrorCode.FETCH_FAILED, "the host '" + url.hostName() + "' of " + url + " is unknown")
+                            : new CaptionException(ErrorCode.FETCH_FAILED, "cannot resolve the host of " + url + ": " + e, e)))
+                    .onSuccess(addresses -> {
+                        try {
+                            connect(url, checked(url, addresses), redirects);
+                        } catch (CaptionException e) {
+                            fail(redirects == 0 ? e : new CaptionException(e.code(), original + " redirected to " + url + ": " + e.getMessage()));
+                        }
+                    });
+        }
+
+        private InetAddress checked(FetchUrl url, List<InetAddress> addresses) {
+            if (addresses.isEmpty()) {
+                throw new CaptionException(ErrorCode.FETCH_FAILED, "the host of " + url + " has no address");
+            }
+            // every address, not just the first: a name with one public and one private address is refused
+            for (InetAddress address : addresses) {
+                var refusal = policy.refusal(address);
+                if (refusal.isPresent()) {
+                    String resolved = addresses.stream().map(InetAddress::getHostAddress).collect(Collectors.joining(", "));
+                    throw new CaptionException(ErrorCode.URL_NOT_ALLOWED, "'" + url.hostName() + "' ("
+                            + (url.hostName().equals(address.getHostAddress()) ? "" : "resolves to " + resolved + "; ")
+                            + address.getHostAddress() + " is " + refusal.get() + "): private and special-use addresses"
+                            + " are not fetched unless captionfn.fetch.allow-private-addresses or allowed-networks allow them");
+                }
+            }
+            return addresses.get(0);
+        }
+
+        private void connect(FetchUrl url, InetAddress address, int redirects) {
+            if (result.future().isComplete()) {
+                return;
+            }
+            RequestOptions options = new RequestOptions()
+                    .setMethod(HttpMethod.GET)
+                    .setServer(SocketAddress.inetSocketAddress(new InetSocketAddress(named(address, url), url.port())))
+                    .setHost(url.host())
+                    .setPort(url.port())
+                    .setSsl(url.tls())
+                    .setURI(url.target())
+                    .setFollowRedirects(false)
+                    .putHeader(HttpHeaders.USER_AGENT, config.userAgent())
+                    .putHeader(HttpHeaders.ACCEPT, "image/*");
+            client.request(options)
+                    .compose(request -> {
+                        current = request;
+                        if (result.future().isComplete()) {
+                            // the deadline passed while connecting
+                            request.reset();
+                        }
+                        return request.send();
+                    })
+                    .onSuccess(response -> answered(url, response, redirects))
+                    .onFailure(e -> fail(connectFailure(url, e)));
+        }
+
+        /** The checked address labelled with the URL's host, so that nothing looks its name up in reverse DNS. */
+        private static InetAddress named(InetAddress address, FetchUrl url) {
+            try {
+                return InetAddress.getByAddress(url.hostName(), address.getAddress());
+            } catch (UnknownHostException e) {
+                throw new IllegalStateException("an address of " + address.getAddress().length + " bytes", e);
             }
         }
 
-        private final long limit;
-        private final Buffer buffer = Buffer.buffer();
-        private boolean overflowed;
-
-        LimitedBuffer(long limit) {
-            this.limit = limit;
-        }
-
-        byte[] bytes() {
-            return buffer.getBytes();
-        }
-
-        boolean overflowed() {
-            return overflowed;
-        }
-
-        @Override
-        public Future<Void> write(Buffer data) {
-            if (overflowed || buffer.length() + (long) data.length() > limit) {
-                overflowed = true;
-                return Future.failedFuture(new TooLargeException());
+        private void answered(FetchUrl url, HttpClientResponse response, int redirects) {
+            int status = response.statusCode();
+            // the verdict is the status: the reset below must not be reported as a failure of its own
+            response.exceptionHandler(ignored -> { });
+            if (REDIRECTS.contains(status)) {
+                abort();
+                redirect(url, response.getHeader(HttpHeaders.LOCATION), status, redirects);
+            } else if (status < 200 || status >= 300) {
+                abort();
+                fail(statusFailure(url, status));
+            } else {
+                readBody(url, response);
             }
-            buffer.appendBuffer(data);
-            return Future.succeededFuture();
         }
 
-        @Override
-        public void write(Buffer data, io.vertx.core.Handler<io.vertx.core.AsyncResult<Void>> handler) {
-            write(data).onComplete(handler);
+        private void redirect(FetchUrl from, String location, int status, int redirects) {
+            if (location == null || location.isBlank()) {
+                fail(new CaptionException(ErrorCode.FETCH_FAILED, from + " answered HTTP " + status + " without a Location"));
+                return;
+            }
+            if (redirects >= config.maxRedirects()) {
+                fail(new CaptionException(ErrorCode.FETCH_FAILED, original + " redirected more than "
+                        + config.maxRedirects() + " times (a redirect loop?)"));
+                return;
+            }
+            FetchUrl next;
+            try {
+                next = FetchUrl.of(from.uri().resolve(new URI(location.strip())));
+            } catch (URISyntaxException | IllegalArgumentException e) {
+                fail(new CaptionException(ErrorCode.FETCH_FAILED, from + " redirected to an invalid URL: " + location));
+                return;
+            } catch (CaptionException e) {
+                fail(new CaptionException(e.code(), from + " redirected to " + location + ": " + e.getMessage()));
+                return;
+            }
+            hop(next, redirects + 1);
         }
 
-        @Override
-        public Future<Void> end() {
-            return overflowed ? Future.failedFuture(new TooLargeException()) : Future.succeededFuture();
+        private void readBody(FetchUrl url, HttpClientResponse response) {
+            long limit = config.maxBytes();
+            String declared = response.getHeader(HttpHeaders.CONTENT_LENGTH);
+            long length = -1;
+            try {
+                length = declared == null ? -1 : Long.parseLong(declared.strip());
+            } catch (NumberFormatException ignored) {
+                // a bad header is the server's problem; the streamed count still applies
+            }
+            if (length > limit) {
+                fail(tooLarge(url, " (it declares " + length + ")"));
+                return;
+            }
+            Buffer body = Buffer.buffer(length > 0 ? (int) length : 64 * 1024);
+            response.handler(chunk -> {
+                if (body.length() + (long) chunk.length() > limit) {
+                    // failing first: the reset that follows must not read as a broken body
+                    fail(tooLarge(url, ""));
+                } else if (!result.future().isComplete()) {
+                    body.appendBuffer(chunk);
+                }
+            });
+            response.exceptionHandler(e -> fail(new CaptionException(ErrorCode.FETCH_FAILED,
+                    "reading the body of " + url + " failed: " + e.getMessage(), e)));
+            response.endHandler(v -> {
+                if (result.tryComplete(body.getBytes())) {
+                    vertx.cancelTimer(timer);
+                }
+            });
         }
 
-        @Override
-        public void end(io.vertx.core.Handler<io.vertx.core.AsyncResult<Void>> handler) {
-            end().onComplete(handler);
+        private CaptionException tooLarge(FetchUrl url, String declared) {
+            return new CaptionException(ErrorCode.TOO_LARGE,
+                    url + " is larger than the limit of " + config.maxBytes() + " bytes" + declared);
         }
 
-        @Override
-        public LimitedBuffer exceptionHandler(io.vertx.core.Handler<Throwable> handler) {
-            return this;
+        private void fail(Throwable failure) {
+            if (result.tryFail(failure)) {
+                vertx.cancelTimer(timer);
+                abort();
+            }
         }
 
-        @Override
-        public LimitedBuffer setWriteQueueMaxSize(int maxSize) {
-            return this;
+        /** Closes the connection of the request in flight: an unread body must not be downloaded. */
+        private void abort() {
+            HttpClientRequest request = current;
+            if (request != null) {
+                request.reset();
+            }
         }
+    }
 
-        @Override
-        public boolean writeQueueFull() {
-            return false;
+    private CaptionException statusFailure(FetchUrl url, int status) {
+        if (status >= 500 || status == 429 || status == 408) {
+            return new CaptionException(ErrorCode.UPSTREAM_ERROR, url + " answered HTTP " + status);
         }
+        return new CaptionException(ErrorCode.FETCH_FAILED, url + " answered HTTP " + status);
+    }
 
-        @Override
-        public LimitedBuffer drainHandler(io.vertx.core.Handler<Void> handler) {
-            return this;
+    private static CaptionException connectFailure(FetchUrl url, Throwable cause) {
+        if (cause instanceof ConnectTimeoutException || cause instanceof java.util.concurrent.TimeoutException) {
+            return new CaptionException(ErrorCode.UPSTREAM_TIMEOUT, "connecting to " + url + " timed out", cause);
         }
+        if (cause instanceof ConnectException) {
+            return new CaptionException(ErrorCode.FETCH_FAILED, "cannot connect to " + url + ": " + cause.getMessage(), cause);
+        }
+        return new CaptionException(ErrorCode.FETCH_FAILED, "fetching " + url + " failed: " + cause.getMessage(), cause);
     }
 }

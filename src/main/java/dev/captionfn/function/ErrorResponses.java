@@ -1,59 +1,151 @@
 package dev.captionfn.function;
 
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.captionfn.caption.CaptionException;
 import dev.captionfn.caption.ErrorCode;
+import dev.captionfn.config.CaptionfnConfig;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.UUID;
 import org.jboss.logging.Logger;
 
 /**
- * Turns every failed request into the error contract's JSON {code, message, id} with the code's
- * HTTP status, instead of Quarkus's default error page: Funqy fails the routing context with
- * whatever the function threw, or with a bare status for a body it could not read.
+ * The error contract, in one place for every failed request (Funqy fails the routing context with
+ * whatever the function threw, or with a bare status for a body it could not read):
+ *
+ * <ul>
+ *   <li>plain HTTP: the code's status and {@code {code, message, id}};
+ *   <li>a CloudEvent with a permanent failure: HTTP 200 and an error event of the error type, in
+ *       the request's mode (binary or structured), so that the broker delivers the verdict
+ *       instead of retrying what would fail again;
+ *   <li>a CloudEvent with a transient failure: the code's 5xx or 429 with the JSON body, so that
+ *       the broker retries and finally dead-letters it.
+ * </ul>
  */
 @ApplicationScoped
 public class ErrorResponses {
     private static final Logger LOG = Logger.getLogger(ErrorResponses.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    static final String STRUCTURED = "application/cloudevents+json";
+    /** Seconds a client should wait after OVERLOADED before trying again. */
+    static final String RETRY_AFTER_SECONDS = "1";
+
+    private final CaptionfnConfig.Events events;
+
+    public ErrorResponses(CaptionfnConfig config) {
+        this.events = config.events();
+    }
 
     void install(@Observes Router router) {
         router.route().order(Integer.MIN_VALUE).failureHandler(this::handle);
+    }
+
+    /** A failure as the contract names it. */
+    record Failure(ErrorCode code, String message, String id, String imageUrl, int status) {
+        Map<String, Object> body() {
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("code", code.name());
+            body.put("message", message);
+            body.put("id", id);
+            if (imageUrl != null) {
+                body.put("imageUrl", imageUrl);
+            }
+            return body;
+        }
     }
 
     void handle(RoutingContext ctx) {
         if (ctx.response().ended()) {
             return;
         }
-        Throwable failure = unwrap(ctx.failure());
-        ErrorCode code;
-        String message;
-        if (failure instanceof CaptionException e) {
-            code = e.code();
-            message = e.getMessage();
-        } else if (failure == null && ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
-            code = ErrorCode.INVALID_REQUEST;
-            message = statusMessage(ctx.statusCode());
-        } else {
-            code = ErrorCode.INTERNAL;
-            message = "unexpected error: " + (failure == null ? "HTTP " + ctx.statusCode() : failure.getClass().getSimpleName());
-            LOG.error("unexpected failure", failure);
-        }
-        int status = failure == null && ctx.statusCode() >= 400 && ctx.statusCode() < 500 ? ctx.statusCode() : code.httpStatus();
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("code", code.name());
-        body.put("message", message);
-        body.put("id", failure instanceof CaptionException e && e.requestId() != null ? e.requestId() : ctx.request().getHeader("ce-id"));
+        Failure failure = describe(ctx);
         try {
-            ctx.response().setStatusCode(status).putHeader("Content-Type", "application/json")
-                    .end(JSON.writeValueAsString(body));
+            if (isCloudEvent(ctx.request()) && !failure.code().isTransient()) {
+                writeErrorEvent(ctx, failure);
+            } else {
+                writeJson(ctx.response(), failure);
+            }
         } catch (Exception e) {
+            LOG.error("cannot write the error answer", e);
             ctx.response().setStatusCode(500).end();
         }
+    }
+
+    private static Failure describe(RoutingContext ctx) {
+        Throwable thrown = unwrap(ctx.failure());
+        String ceId = ctx.request().getHeader("ce-id");
+        int status = ctx.statusCode();
+        if (thrown instanceof CaptionException e) {
+            return new Failure(e.code(), e.getMessage(), e.requestId() != null ? e.requestId() : ceId, e.imageUrl(), e.code().httpStatus());
+        }
+        if (causedBy(thrown, JacksonException.class)) {
+            // Funqy reads a binary event's data only when it calls the function, and wraps what Jackson says
+            return new Failure(ErrorCode.INVALID_REQUEST, statusMessage(400), ceId, null, 400);
+        }
+        if (thrown == null && status >= 400 && status < 500) {
+            // Funqy's own refusals: a body it could not read, no function for the path or event type
+            return new Failure(ErrorCode.INVALID_REQUEST, statusMessage(status), ceId, null, status);
+        }
+        LOG.error("unexpected failure", thrown);
+        String what = thrown == null ? "HTTP " + status : thrown.getClass().getSimpleName();
+        return new Failure(ErrorCode.INTERNAL, "unexpected error: " + what, ceId, null, ErrorCode.INTERNAL.httpStatus());
+    }
+
+    private static void writeJson(HttpServerResponse response, Failure failure) throws Exception {
+        response.setStatusCode(failure.status()).putHeader("Content-Type", "application/json");
+        if (failure.code() == ErrorCode.OVERLOADED) {
+            response.putHeader("Retry-After", RETRY_AFTER_SECONDS);
+        }
+        response.end(JSON.writeValueAsString(failure.body()));
+    }
+
+    private void writeErrorEvent(RoutingContext ctx, Failure failure) throws Exception {
+        HttpServerResponse response = ctx.response().setStatusCode(200);
+        String id = UUID.randomUUID().toString();
+        if (isStructured(ctx.request())) {
+            Map<String, Object> event = new LinkedHashMap<>();
+            event.put("specversion", "1.0");
+            event.put("id", id);
+            event.put("type", events.errorType());
+            event.put("source", events.source());
+            if (failure.imageUrl() != null) {
+                event.put("subject", failure.imageUrl());
+            }
+            if (failure.id() != null) {
+                event.put(CaptionFunction.CORRELATION_EXTENSION, failure.id());
+            }
+            event.put("datacontenttype", "application/json");
+            event.put("data", failure.body());
+            response.putHeader("Content-Type", STRUCTURED).end(JSON.writeValueAsString(event));
+            return;
+        }
+        response.putHeader("ce-specversion", "1.0")
+                .putHeader("ce-id", id)
+                .putHeader("ce-type", events.errorType())
+                .putHeader("ce-source", events.source());
+        if (failure.imageUrl() != null) {
+            response.putHeader("ce-subject", failure.imageUrl());
+        }
+        if (failure.id() != null) {
+            response.putHeader("ce-" + CaptionFunction.CORRELATION_EXTENSION, failure.id());
+        }
+        response.putHeader("Content-Type", "application/json").end(JSON.writeValueAsString(failure.body()));
+    }
+
+    static boolean isCloudEvent(HttpServerRequest request) {
+        return request.getHeader("ce-specversion") != null || isStructured(request);
+    }
+
+    private static boolean isStructured(HttpServerRequest request) {
+        String type = request.getHeader("Content-Type");
+        return type != null && type.toLowerCase(java.util.Locale.ROOT).startsWith(STRUCTURED);
     }
 
     private static String statusMessage(int status) {
@@ -67,11 +159,21 @@ public class ErrorResponses {
         };
     }
 
-    private static Throwable unwrap(Throwable t) {
-        Throwable cur = t;
-        while (cur != null && !(cur instanceof CaptionException) && cur.getCause() != null && cur.getCause() != cur) {
-            cur = cur.getCause();
+    private static boolean causedBy(Throwable t, Class<? extends Throwable> type) {
+        for (Throwable cur = t; cur != null; cur = cur.getCause() == cur ? null : cur.getCause()) {
+            if (type.isInstance(cur)) {
+                return true;
+            }
         }
-        return cur instanceof CaptionException ? cur : t;
+        return false;
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        for (Throwable cur = t; cur != null; cur = cur.getCause() == cur ? null : cur.getCause()) {
+            if (cur instanceof CaptionException) {
+                return cur;
+            }
+        }
+        return t;
     }
 }

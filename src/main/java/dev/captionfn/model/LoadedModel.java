@@ -22,7 +22,11 @@ public record LoadedModel(
         ImagePreprocessor preprocessor) implements AutoCloseable {
 
     public static LoadedModel load(Path dir, SessionSettings settings) {
-        ModelManifest manifest = ManifestReader.read(dir);
+        return load(dir, ManifestReader.read(dir), settings);
+    }
+
+    /** Loads a directory whose model.json was already read (the slow part: checksums and sessions). */
+    public static LoadedModel load(Path dir, ModelManifest manifest, SessionSettings settings) {
         ModelFiles.verify(dir, manifest);
         QFormerTokenizer qformer = null;
         LlmTokenizer llm = null;

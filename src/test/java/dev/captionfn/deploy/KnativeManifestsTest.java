@@ -1,0 +1,597 @@
+package dev.captionfn.deploy;
+
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import dev.captionfn.config.CaptionfnConfig;
+import io.quarkus.test.junit.QuarkusTest;
+import io.smallrye.config.WithName;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.lang.reflect.Method;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.eclipse.microprofile.config.ConfigProvider;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Knative manifests under deploy/knative agree with the code they deploy: the Trigger filters
+ * name the CloudEvents types the function is configured with, the model volume sits where
+ * CAPTIONFN_MODEL_DIR says, the probes hit endpoints the running application serves, the container
+ * port is the HTTP port, and the JVM options and writable paths agree with deploy/docker/Dockerfile.jvm.
+ * Nothing here needs a cluster: the YAML is read as data and compared with the configuration and
+ * with this application, started by @QuarkusTest.
+ */
+@QuarkusTest
+class KnativeManifestsTest {
+    private static final Path KNATIVE_DIR = Path.of("deploy", "knative");
+    private static final Path DOCKERFILE = Path.of("deploy", "docker", "Dockerfile.jvm");
+    private static final Path APPLICATION_PROPERTIES = Path.of("src", "main", "resources", "application.properties");
+    private static final String MODEL_DIR_ENV = "CAPTIONFN_MODEL_DIR";
+    private static final String KNATIVE_SERVICE = "serving.knative.dev/v1/Service";
+    private static final String TRIGGER = "eventing.knative.dev/v1/Trigger";
+    private static final String BROKER = "eventing.knative.dev/v1/Broker";
+    private static final String PVC = "v1/PersistentVolumeClaim";
+    /** Mount paths Knative Serving refuses (its webhook's reservedPaths). */
+    private static final Set<String> KNATIVE_RESERVED_PATHS = Set.of("/", "/dev", "/dev/log", "/tmp", "/var", "/var/log");
+    /** Knative's progress deadline when a revision does not set one (config-deployment). */
+    private static final Duration DEFAULT_PROGRESS_DEADLINE = Duration.ofSeconds(600);
+
+    private static final Manifests MANIFESTS = Manifests.load();
+
+    @Inject
+    CaptionfnConfig config;
+
+    /** One YAML document of one file. */
+    record Manifest(Path file, int document, JsonNode node) {
+        String type() {
+            return text(node, "apiVersion") + "/" + text(node, "kind");
+        }
+
+        String name() {
+            return text(node.path("metadata"), "name");
+        }
+
+        String namespace() {
+            return text(node.path("metadata"), "namespace");
+        }
+
+        @Override
+        public String toString() {
+            return file + " #" + document + " (" + text(node, "kind") + " " + name() + ")";
+        }
+    }
+
+    /** Every document of every *.yaml / *.yml file under deploy/knative, and what failed to parse. */
+    record Manifests(List<Path> files, List<Manifest> all, List<String> unreadable) {
+        static Manifests load() {
+            List<Path> files = new ArrayList<>();
+            List<Manifest> all = new ArrayList<>();
+            List<String> unreadable = new ArrayList<>();
+            if (!Files.isDirectory(KNATIVE_DIR)) {
+                return new Manifests(files, all, unreadable);
+            }
+            try (Stream<Path> walk = Files.walk(KNATIVE_DIR)) {
+                walk.filter(Files::isRegularFile)
+                        .filter(p -> p.getFileName().toString().matches(".*\\.ya?ml"))
+                        .sorted()
+                        .forEach(files::add);
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot list " + KNATIVE_DIR, e);
+            }
+            YAMLMapper yaml = new YAMLMapper();
+            for (Path file : files) {
+                try (MappingIterator<JsonNode> docs = yaml.readerFor(JsonNode.class).readValues(file.toFile())) {
+                    int index = 0;
+                    int kept = 0;
+                    for (JsonNode node : docs.readAll()) {
+                        index++;
+                        if (node == null || node.isNull() || node.isMissingNode()) {
+                            continue; // an empty document (a stray ---), which kubectl skips too
+                        }
+                        all.add(new Manifest(file, index, node));
+                        kept++;
+                    }
+                    if (kept == 0) {
+                        unreadable.add(file + ": holds no YAML document");
+                    }
+                } catch (IOException | RuntimeException e) {
+                    unreadable.add(file + ": " + e.getMessage());
+                }
+            }
+            return new Manifests(files, all, unreadable);
+        }
+
+        List<Manifest> ofType(String type) {
+            return all.stream().filter(m -> m.type().equals(type)).toList();
+        }
+
+        /** The Knative Services that run this function (their image is captionfn's), not the event sinks. */
+        List<Manifest> captionfnServices() {
+            return ofType(KNATIVE_SERVICE).stream()
+                    .filter(m -> containers(m).stream().anyMatch(c -> isCaptionfnImage(text(c, "image"))))
+                    .toList();
+        }
+
+        Set<String> captionfnServiceNames() {
+            return captionfnServices().stream().map(Manifest::name).collect(Collectors.toSet());
+        }
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode value = node.path(field);
+        return value.isValueNode() ? value.asText() : null;
+    }
+
+    private static boolean isCaptionfnImage(String image) {
+        if (image == null) {
+            return false;
+        }
+        String repository = image.substring(image.lastIndexOf('/') + 1);
+        return repository.equals("captionfn") || repository.startsWith("captionfn:") || repository.startsWith("captionfn@");
+    }
+
+    private static List<JsonNode> containers(Manifest service) {
+        List<JsonNode> list = new ArrayList<>();
+        service.node().path("spec").path("template").path("spec").path("containers").forEach(list::add);
+        return list;
+    }
+
+    private static JsonNode podSpec(Manifest service) {
+        return service.node().path("spec").path("template").path("spec");
+    }
+
+    private static Map<String, String> env(JsonNode container) {
+        Map<String, String> env = new LinkedHashMap<>();
+        container.path("env").forEach(e -> env.put(text(e, "name"), text(e, "value")));
+        return env;
+    }
+
+    private static String filterType(Manifest trigger) {
+        return text(trigger.node().path("spec").path("filter").path("attributes"), "type");
+    }
+
+    private static JsonNode subscriberRef(Manifest trigger) {
+        return trigger.node().path("spec").path("subscriber").path("ref");
+    }
+
+    private static boolean subscribesTo(Manifest trigger, Set<String> knativeServices) {
+        JsonNode ref = subscriberRef(trigger);
+        return "Service".equals(text(ref, "kind")) && "serving.knative.dev/v1".equals(text(ref, "apiVersion"))
+                && knativeServices.contains(text(ref, "name"));
+    }
+
+    private List<Manifest> captionfnServices() {
+        List<Manifest> services = MANIFESTS.captionfnServices();
+        assertFalse(services.isEmpty(), "no Knative Service under " + KNATIVE_DIR + " runs a captionfn image");
+        return services;
+    }
+
+    // ---- the file set ----
+
+    @Test
+    void deployKnativeHoldsYamlManifests() {
+        assertTrue(Files.isDirectory(KNATIVE_DIR), KNATIVE_DIR.toAbsolutePath() + " is missing (tests run from the project root)");
+        assertFalse(MANIFESTS.files().isEmpty(), "no *.yaml or *.yml file under " + KNATIVE_DIR);
+        assertFalse(MANIFESTS.all().isEmpty(), "the YAML files under " + KNATIVE_DIR + " hold no document");
+    }
+
+    @Test
+    void everyDocumentParsesAndHasApiVersionKindAndName() {
+        assertTrue(MANIFESTS.unreadable().isEmpty(), "unreadable manifests:\n  " + String.join("\n  ", MANIFESTS.unreadable()));
+        List<String> incomplete = new ArrayList<>();
+        for (Manifest m : MANIFESTS.all()) {
+            for (String missing : Stream.of("apiVersion", "kind").filter(f -> isBlank(text(m.node(), f))).toList()) {
+                incomplete.add(m + ": no " + missing);
+            }
+            if (isBlank(m.name())) {
+                incomplete.add(m + ": no metadata.name");
+            }
+        }
+        assertTrue(incomplete.isEmpty(), String.join("\n", incomplete));
+    }
+
+    @Test
+    void referencesResolveToObjectsDefinedAlongside() {
+        Map<String, Set<String>> defined = new LinkedHashMap<>();
+        for (Manifest m : MANIFESTS.all()) {
+            defined.computeIfAbsent(m.type(), t -> new TreeSet<>()).add(m.namespace() + "/" + m.name());
+        }
+        List<String> dangling = new ArrayList<>();
+        for (Manifest trigger : MANIFESTS.ofType(TRIGGER)) {
+            String ns = trigger.namespace();
+            check(defined, BROKER, ns, text(trigger.node().path("spec"), "broker"), trigger + " broker", dangling);
+            checkRef(defined, ns, subscriberRef(trigger), trigger + " subscriber", dangling);
+            checkRef(defined, ns, trigger.node().path("spec").path("delivery").path("deadLetterSink").path("ref"),
+                    trigger + " deadLetterSink", dangling);
+        }
+        for (Manifest broker : MANIFESTS.ofType(BROKER)) {
+            checkRef(defined, broker.namespace(), broker.node().path("spec").path("delivery").path("deadLetterSink").path("ref"),
+                    broker + " deadLetterSink", dangling);
+        }
+        for (Manifest m : MANIFESTS.all()) {
+            JsonNode pod = m.type().equals(KNATIVE_SERVICE) ? podSpec(m) : m.node().path("spec");
+            for (JsonNode volume : pod.path("volumes")) {
+                String claim = text(volume.path("persistentVolumeClaim"), "claimName");
+                if (claim != null) {
+                    check(defined, PVC, m.namespace(), claim, m + " volume " + text(volume, "name"), dangling);
+                }
+            }
+        }
+        assertTrue(dangling.isEmpty(), String.join("\n", dangling));
+    }
+
+    private static void checkRef(Map<String, Set<String>> defined, String ns, JsonNode ref, String what, List<String> dangling) {
+        if (ref.isMissingNode()) {
+            return;
+        }
+        String type = text(ref, "apiVersion") + "/" + text(ref, "kind");
+        String refNs = Optional.ofNullable(text(ref, "namespace")).orElse(ns);
+        check(defined, type, refNs, text(ref, "name"), what, dangling);
+    }
+
+    private static void check(Map<String, Set<String>> defined, String type, String ns, String name, String what, List<String> dangling) {
+        if (!defined.getOrDefault(type, Set.of()).contains(ns + "/" + name)) {
+            dangling.add(what + " names " + type + " " + ns + "/" + name + ", which no manifest under " + KNATIVE_DIR + " defines");
+        }
+    }
+
+    // ---- Triggers against captionfn.events.* ----
+
+    @Test
+    void configuredEventTypesAreDistinctSoRepliesNeverLoopBackToTheFunction() {
+        var events = config.events();
+        assertNotEquals(events.requestType(), events.resultType(), "a result of the request type would be delivered to the function again");
+        assertNotEquals(events.requestType(), events.errorType(), "an error event of the request type would be delivered to the function again");
+        assertNotEquals(events.resultType(), events.errorType(), "results and errors could not be told apart");
+    }
+
+    @Test
+    void triggersToTheFunctionFilterOnTheConfiguredRequestType() {
+        Set<String> functions = MANIFESTS.captionfnServiceNames();
+        List<Manifest> toFunction = MANIFESTS.ofType(TRIGGER).stream().filter(t -> subscribesTo(t, functions)).toList();
+        assertFalse(toFunction.isEmpty(), "no Trigger subscribes the captionfn Service " + functions);
+        for (Manifest trigger : toFunction) {
+            // a Trigger without this filter would also hand the function its own replies
+            assertEquals(config.events().requestType(), filterType(trigger),
+                    trigger + ": spec.filter.attributes.type must be captionfn.events.request-type");
+        }
+    }
+
+    @Test
+    void resultAndErrorTriggersFilterOnTheConfiguredResultAndErrorTypes() {
+        var events = config.events();
+        Set<String> functions = MANIFESTS.captionfnServiceNames();
+        List<Manifest> triggers = MANIFESTS.ofType(TRIGGER);
+        for (String type : List.of(events.resultType(), events.errorType())) {
+            List<Manifest> routing = triggers.stream().filter(t -> type.equals(filterType(t))).toList();
+            assertFalse(routing.isEmpty(), "no Trigger routes events of type " + type + " (captionfn.events.*)");
+            for (Manifest trigger : routing) {
+                assertFalse(subscribesTo(trigger, functions), trigger + " sends the function's own " + type + " events back to it");
+            }
+        }
+        // a Trigger filtering on a type the function neither takes nor sends routes nothing
+        Set<String> configured = Set.of(events.requestType(), events.resultType(), events.errorType());
+        for (Manifest trigger : triggers) {
+            assertTrue(configured.contains(filterType(trigger)),
+                    trigger + " filters on type " + filterType(trigger) + ", none of the configured " + configured);
+        }
+    }
+
+    // ---- the captionfn Services ----
+
+    @Test
+    void modelVolumeIsMountedReadOnlyExactlyAtTheModelDirectory() {
+        Map<String, String> claimsAccess = new LinkedHashMap<>();
+        for (Manifest claim : MANIFESTS.ofType(PVC)) {
+            claimsAccess.put(claim.name(), claim.node().path("spec").path("accessModes").toString());
+        }
+        for (Manifest service : captionfnServices()) {
+            Map<String, JsonNode> volumes = new LinkedHashMap<>();
+            podSpec(service).path("volumes").forEach(v -> volumes.put(text(v, "name"), v));
+            for (JsonNode container : containers(service)) {
+                String modelDir = env(container).get(MODEL_DIR_ENV);
+                assertFalse(isBlank(modelDir), service + ": the container sets no " + MODEL_DIR_ENV + " (it would serve the embedded tiny model)");
+                List<JsonNode> mounts = new ArrayList<>();
+                container.path("volumeMounts").forEach(m -> {
+                    if (modelDir.equals(text(m, "mountPath"))) {
+                        mounts.add(m);
+                    }
+                });
+                assertEquals(1, mounts.size(), service + ": exactly one volume must be mounted at " + MODEL_DIR_ENV + "=" + modelDir);
+                JsonNode mount = mounts.get(0);
+                assertTrue(mount.path("readOnly").asBoolean(false), service + ": the model mount at " + modelDir + " must be readOnly");
+                JsonNode volume = volumes.get(text(mount, "name"));
+                assertTrue(volume != null && volume.has("persistentVolumeClaim"),
+                        service + ": the model mount must be a persistentVolumeClaim volume, is " + volume);
+                JsonNode claim = volume.path("persistentVolumeClaim");
+                assertTrue(claim.path("readOnly").asBoolean(false), service + ": the model claim must be mounted readOnly");
+                String claimName = text(claim, "claimName");
+                assertTrue(claimsAccess.containsKey(claimName), service + ": no PersistentVolumeClaim " + claimName + " is defined");
+                assertTrue(claimsAccess.get(claimName).contains("ReadOnlyMany"),
+                        "the PersistentVolumeClaim " + claimName + " must offer ReadOnlyMany, so every replica can mount it");
+            }
+        }
+    }
+
+    @Test
+    void containerPortIsTheApplicationsHttpPort() throws IOException {
+        // the port the packaged application listens on (a test run listens elsewhere): the prod
+        // configuration in application.properties, else Quarkus's default, 8080
+        Properties properties = new Properties();
+        try (var in = Files.newBufferedReader(APPLICATION_PROPERTIES)) {
+            properties.load(in);
+        }
+        String configured = properties.getProperty("%prod.quarkus.http.port", properties.getProperty("quarkus.http.port", "8080"));
+        for (Manifest service : captionfnServices()) {
+            for (JsonNode container : containers(service)) {
+                int httpPort = Integer.parseInt(env(container).getOrDefault("QUARKUS_HTTP_PORT", configured).trim());
+                JsonNode ports = container.path("ports");
+                assertEquals(1, ports.size(), service + ": Knative takes exactly one container port");
+                assertEquals(httpPort, ports.get(0).path("containerPort").asInt(),
+                        service + ": containerPort must be the port Quarkus listens on (quarkus.http.port)");
+            }
+        }
+    }
+
+    @Test
+    void everyProbeTargetsAHealthEndpointTheApplicationServes() {
+        for (Manifest service : captionfnServices()) {
+            for (JsonNode container : containers(service)) {
+                int port = container.path("ports").path(0).path("containerPort").asInt(8080);
+                for (String kind : List.of("startupProbe", "readinessProbe", "livenessProbe")) {
+                    JsonNode probe = container.path(kind);
+                    assertFalse(probe.isMissingNode(), service + ": no " + kind);
+                    JsonNode httpGet = probe.path("httpGet");
+                    String path = text(httpGet, "path");
+                    assertFalse(isBlank(path), service + ": " + kind + " has no httpGet.path");
+                    // Knative refuses a probe port other than the container port (or leaves it to fill in)
+                    if (httpGet.has("port")) {
+                        assertEquals(port, httpGet.path("port").asInt(), service + ": " + kind + " port");
+                    }
+                    int status = given().when().get(path).then().extract().statusCode();
+                    assertNotEquals(404, status, service + ": " + kind + " probes " + path + ", which the application does not serve");
+                    // SmallRye Health answers UP with 200 and DOWN with 503 (readiness is DOWN until the warm-up ran)
+                    assertTrue(status == 200 || status == 503, service + ": " + kind + " " + path + " answered " + status);
+                }
+                // Knative's aggressive readiness probing (periodSeconds unset) takes no timeout or threshold
+                JsonNode readiness = container.path("readinessProbe");
+                if (readiness.path("periodSeconds").asInt(0) == 0) {
+                    assertFalse(readiness.has("timeoutSeconds") || readiness.has("failureThreshold"),
+                            service + ": Knative rejects timeoutSeconds/failureThreshold on a readinessProbe without periodSeconds");
+                }
+            }
+        }
+    }
+
+    @Test
+    void startupProbeGivesUpBeforeKnativesProgressDeadline() {
+        for (Manifest service : captionfnServices()) {
+            String annotation = text(service.node().path("spec").path("template").path("metadata").path("annotations"),
+                    "serving.knative.dev/progress-deadline");
+            Duration deadline = annotation == null ? DEFAULT_PROGRESS_DEADLINE : goDuration(annotation);
+            for (JsonNode container : containers(service)) {
+                JsonNode probe = container.path("startupProbe");
+                long budget = probe.path("initialDelaySeconds").asLong(0)
+                        + probe.path("periodSeconds").asLong(10) * probe.path("failureThreshold").asLong(3);
+                assertTrue(Duration.ofSeconds(budget).compareTo(deadline) < 0, service + ": the startup probe may take " + budget
+                        + "s, not less than the progress deadline " + deadline + ": Knative would fail the revision first");
+            }
+        }
+    }
+
+    @Test
+    void brokerWaitsForAnAttemptAtLeastAsLongAsTheFunctionMayTake() {
+        Map<String, Long> timeouts = new LinkedHashMap<>();
+        for (Manifest service : captionfnServices()) {
+            timeouts.merge(service.name(), podSpec(service).path("timeoutSeconds").asLong(300), Math::max);
+        }
+        for (Manifest trigger : MANIFESTS.ofType(TRIGGER)) {
+            String timeout = text(trigger.node().path("spec").path("delivery"), "timeout");
+            Long serviceTimeout = timeouts.get(text(subscriberRef(trigger), "name"));
+            if (timeout != null && serviceTimeout != null) {
+                assertTrue(Duration.parse(timeout).getSeconds() >= serviceTimeout, trigger + ": delivery.timeout " + timeout
+                        + " is shorter than the Service's timeoutSeconds " + serviceTimeout + ": the Broker would retry work in progress");
+            }
+        }
+    }
+
+    @Test
+    void knativeAdmitsNoMoreConcurrentRequestsThanTheFunctionAccepts() {
+        // past captionfn.limits.max-in-flight the function answers 429, so a containerConcurrency
+        // above it would have Knative hand a replica requests that can only bounce back as retries
+        String key = "captionfn.limits.max-in-flight";
+        Optional<Integer> configured = ConfigProvider.getConfig().getOptionalValue(key, Integer.class);
+        for (Manifest service : captionfnServices()) {
+            int concurrency = podSpec(service).path("containerConcurrency").asInt(0);
+            assertTrue(concurrency > 0, service + ": set containerConcurrency (0 means unlimited): a replica holds a few captions at a time");
+            for (JsonNode container : containers(service)) {
+                Optional<Integer> maxInFlight = Optional.ofNullable(env(container).get(envName(key)))
+                        .map(v -> Integer.valueOf(v.trim())).or(() -> configured);
+                maxInFlight.ifPresent(max -> assertTrue(concurrency <= max, service + ": containerConcurrency "
+                        + concurrency + " exceeds " + key + " " + max + ": the function would answer the rest with 429"));
+            }
+        }
+    }
+
+    @Test
+    void captionfnEnvironmentVariablesNameConfigurationKeysThatExist() {
+        Set<String> known = new TreeSet<>();
+        configKeys(CaptionfnConfig.class, "captionfn", known);
+        Set<String> knownEnv = known.stream().map(KnativeManifestsTest::envName).collect(Collectors.toCollection(TreeSet::new));
+        assertTrue(knownEnv.contains(MODEL_DIR_ENV), "captionfn.model.dir is " + MODEL_DIR_ENV + " in the environment: " + knownEnv);
+        for (Manifest service : captionfnServices()) {
+            for (JsonNode container : containers(service)) {
+                for (String name : env(container).keySet()) {
+                    if (name.startsWith("CAPTIONFN_")) {
+                        assertTrue(knownEnv.contains(name), service + ": " + name + " sets no captionfn key; known: " + knownEnv);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void serviceKeepsTheImagesJvmOptionsAndUser() throws IOException {
+        Dockerfile image = Dockerfile.read(DOCKERFILE);
+        List<String> imageOptions = Arrays.asList(image.env().getOrDefault("JAVA_OPTS_APPEND", "").trim().split("\\s+"));
+        assertTrue(imageOptions.contains("-Dquarkus.http.host=0.0.0.0"), DOCKERFILE + " must make Quarkus listen on every interface");
+        for (Manifest service : captionfnServices()) {
+            for (JsonNode container : containers(service)) {
+                String override = env(container).get("JAVA_OPTS_APPEND");
+                if (override != null) {
+                    List<String> options = Arrays.asList(override.trim().split("\\s+"));
+                    for (String option : imageOptions) {
+                        assertTrue(options.contains(option), service + ": JAVA_OPTS_APPEND replaces the image's, and drops " + option);
+                    }
+                }
+                JsonNode runAsUser = container.path("securityContext").path("runAsUser");
+                if (!runAsUser.isMissingNode()) {
+                    assertEquals(image.user(), runAsUser.asText(), service + ": runAsUser differs from the image's USER");
+                }
+            }
+        }
+    }
+
+    @Test
+    void everyPathTheFunctionWritesIsOnAWritableVolume() throws IOException {
+        Dockerfile image = Dockerfile.read(DOCKERFILE);
+        for (Manifest service : captionfnServices()) {
+            for (JsonNode container : containers(service)) {
+                List<JsonNode> mounts = new ArrayList<>();
+                container.path("volumeMounts").forEach(mounts::add);
+                for (JsonNode mount : mounts) {
+                    assertFalse(KNATIVE_RESERVED_PATHS.contains(text(mount, "mountPath")),
+                            service + ": Knative reserves the mount path " + text(mount, "mountPath"));
+                }
+                if (!container.path("securityContext").path("readOnlyRootFilesystem").asBoolean(false)) {
+                    continue;
+                }
+                Map<String, String> env = new LinkedHashMap<>(image.env());
+                env.putAll(env(container));
+                String tmpdir = systemProperty(env.getOrDefault("JAVA_OPTS_APPEND", ""), "java.io.tmpdir").orElse("/tmp");
+                String djlCache = env.get("DJL_CACHE_DIR");
+                assertFalse(isBlank(djlCache), service + ": with a read-only root, DJL_CACHE_DIR must name a writable directory");
+                for (String path : List.of(tmpdir, djlCache)) {
+                    boolean writable = mounts.stream().anyMatch(m -> !m.path("readOnly").asBoolean(false)
+                            && isUnder(path, text(m, "mountPath")));
+                    assertTrue(writable, service + ": " + path + " is written at start (native libraries) but lies on no writable volume");
+                }
+            }
+        }
+    }
+
+    // ---- helpers ----
+
+    private static boolean isBlank(String s) {
+        return s == null || s.isBlank();
+    }
+
+    private static boolean isUnder(String path, String dir) {
+        Path p = Path.of(path).normalize();
+        return p.startsWith(Path.of(dir).normalize());
+    }
+
+    private static Optional<String> systemProperty(String javaOptions, String name) {
+        Matcher m = Pattern.compile("(?:^|\\s)-D" + Pattern.quote(name) + "=(\\S+)").matcher(javaOptions);
+        String value = null;
+        while (m.find()) {
+            value = m.group(1); // the last one wins, as on the java command line
+        }
+        return Optional.ofNullable(value);
+    }
+
+    /** A Go time.Duration string as Knative annotations take it: "900s", "15m", "1h30m". */
+    private static Duration goDuration(String text) {
+        Matcher m = Pattern.compile("(\\d+)(h|m|s)").matcher(text);
+        Duration total = Duration.ZERO;
+        int end = 0;
+        while (m.find() && m.start() == end) {
+            long n = Long.parseLong(m.group(1));
+            total = total.plus(switch (m.group(2)) {
+                case "h" -> Duration.ofHours(n);
+                case "m" -> Duration.ofMinutes(n);
+                default -> Duration.ofSeconds(n);
+            });
+            end = m.end();
+        }
+        if (end != text.length() || end == 0) {
+            fail("not a duration Knative reads: " + text);
+        }
+        return total;
+    }
+
+    /** The property names of a @ConfigMapping interface, by its naming rules (kebab-case, @WithName). */
+    private static void configKeys(Class<?> mapping, String prefix, Set<String> keys) {
+        for (Method method : mapping.getDeclaredMethods()) {
+            if (method.isDefault() || method.isSynthetic() || method.getParameterCount() > 0
+                    || java.lang.reflect.Modifier.isStatic(method.getModifiers())) {
+                continue;
+            }
+            WithName withName = method.getAnnotation(WithName.class);
+            String key = prefix + "." + (withName != null ? withName.value() : kebab(method.getName()));
+            Class<?> type = method.getReturnType();
+            if (type.isInterface() && type.getName().startsWith("dev.captionfn.")) {
+                configKeys(type, key, keys);
+            } else {
+                keys.add(key);
+            }
+        }
+    }
+
+    private static String kebab(String camel) {
+        return camel.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
+    }
+
+    /** MicroProfile Config's environment variable for a property: non-alphanumerics to _, upper case. */
+    private static String envName(String property) {
+        return property.replaceAll("[^A-Za-z0-9]", "_").toUpperCase(Locale.ROOT);
+    }
+
+    /** The ENV values and the last USER of a Dockerfile (single-line instructions). */
+    record Dockerfile(Map<String, String> env, String user) {
+        static Dockerfile read(Path file) throws IOException {
+            Map<String, String> env = new LinkedHashMap<>();
+            String user = null;
+            Pattern assignment = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|'[^']*'|\\S+)");
+            for (String line : Files.readAllLines(file)) {
+                String l = line.trim();
+                if (l.startsWith("ENV ")) {
+                    Matcher m = assignment.matcher(l.substring(4));
+                    while (m.find()) {
+                        String value = m.group(2);
+                        if (value.length() >= 2 && (value.startsWith("\"") || value.startsWith("'"))) {
+                            value = value.substring(1, value.length() - 1);
+                        }
+                        env.put(m.group(1), value);
+                    }
+                } else if (l.startsWith("USER ")) {
+                    user = l.substring(5).trim();
+                }
+            }
+            return new Dockerfile(env, user);
+        }
+    }
+}
