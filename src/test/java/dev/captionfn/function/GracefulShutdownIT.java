@@ -26,9 +26,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The packaged application as a platform runs it: started as its own process, sent SIGTERM (what
- * Kubernetes does when it scales a pod down) while a caption is in flight. Readiness turns DOWN
- * at once, the caption in flight still gets its answer, and the process then exits.
+ * The packaged application as a platform runs it, as its own process: sent SIGTERM (what
+ * Kubernetes does when it scales a pod down) while a caption is in flight, readiness turns DOWN
+ * at once, the caption in flight still gets its answer, and the process then exits; given a
+ * model that cannot load, it exits with status 1 and the reason in its log.
  */
 class GracefulShutdownIT {
     private static final Pattern LISTENING = Pattern.compile("Listening on: http://[^\\s]+:(\\d+)");
@@ -39,11 +40,19 @@ class GracefulShutdownIT {
     private final List<String> log = new CopyOnWriteArrayList<>();
     private Process app;
     private Thread logReader;
+    private Path brokenModel;
 
     @AfterEach
-    void stop() {
+    void stop() throws IOException {
         if (app != null && app.isAlive()) {
             app.destroyForcibly();
+        }
+        if (brokenModel != null) {
+            try (var files = Files.walk(brokenModel)) {
+                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(f);
+                }
+            }
         }
     }
 
@@ -85,6 +94,32 @@ class GracefulShutdownIT {
         assertTrue(app.waitFor(60, TimeUnit.SECONDS), "the process exits once drained");
         logReader.join(10_000);
         assertFalse(String.join("\n", log).contains(" ERROR "), "a clean shutdown logs no error:\n" + String.join("\n", log));
+    }
+
+    @Test
+    void aModelThatCannotLoadEndsTheProcessWithItsReason() throws Exception {
+        Path model = brokenModel = Files.createTempDirectory("captionfn-broken-model");
+        Path tiny = Path.of("models/tiny/model");
+        try (var files = Files.walk(tiny)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                Path copy = model.resolve(tiny.relativize(f).toString());
+                Files.createDirectories(copy.getParent());
+                Files.copy(f, copy);
+            }
+        }
+        // one byte more than model.json's sha256 allows: found only after startup, by the load thread
+        Files.write(model.resolve("decoder.onnx"), new byte[] {0}, java.nio.file.StandardOpenOption.APPEND);
+        String java = ProcessHandle.current().info().command().orElse("java");
+        app = new ProcessBuilder(java, "-Dquarkus.http.port=0", "-Dquarkus.http.host=127.0.0.1",
+                "-Dcaptionfn.model.dir=" + model, "-jar", APP.toString())
+                .redirectErrorStream(true)
+                .start();
+        listeningPort();
+        assertTrue(app.waitFor(60, TimeUnit.SECONDS), "the process ends");
+        assertEquals(1, app.exitValue(), "a failed model load is a failed start");
+        logReader.join(10_000);
+        assertTrue(log.stream().anyMatch(line -> line.contains("ERROR") && line.contains("decoder.onnx")),
+                "the log names the broken file:\n" + String.join("\n", log));
     }
 
     private int listeningPort() throws IOException, InterruptedException {
