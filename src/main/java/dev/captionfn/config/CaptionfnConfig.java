@@ -18,6 +18,8 @@ public interface CaptionfnConfig {
 
     Events events();
 
+    Kafka kafka();
+
     interface Model {
         /** The model directory (env CAPTIONFN_MODEL_DIR); unset means the embedded default model. */
         Optional<Path> dir();
@@ -101,5 +103,47 @@ public interface CaptionfnConfig {
 
         @WithDefault("/captionfn")
         String source();
+    }
+
+    /**
+     * The Kafka stream processor (dev.captionfn.kafka). The SmallRye channels in
+     * application.properties take their topics, group and concurrency from here, which is why the
+     * defaults of those keys live in application.properties: property expressions do not see a
+     * mapping's own defaults. The broker's address is Quarkus's {@code kafka.bootstrap.servers}.
+     */
+    interface Kafka {
+        /** Consume requests from Kafka; off, the function serves HTTP only. */
+        boolean enabled();
+        String requestTopic();
+        String resultTopic();
+
+        /** Where failed requests go, with the reason in headers. */
+        @WithDefault("caption-requests-dlq")
+        String deadLetterTopic();
+        String groupId();
+
+        /**
+         * Records captioned at once by one instance: records of one key always one after the
+         * other, records of different keys side by side.
+         */
+        int concurrency();
+
+        /** Records fetched per poll; with the concurrency, bounds what waits in memory. */
+        int maxPollRecords();
+
+        Retry retry();
+
+        /** Transient failures (timeouts, 5xx from the image server, overload) are retried, then dead-lettered. */
+        interface Retry {
+            /** Attempts after the first one. */
+            @WithDefault("3")
+            int maxRetries();
+
+            @WithDefault("1s")
+            Duration initialBackoff();
+
+            @WithDefault("30s")
+            Duration maxBackoff();
+        }
     }
 }

@@ -1,5 +1,11 @@
 package dev.captionfn.deploy;
 
+import static dev.captionfn.deploy.Manifests.containers;
+import static dev.captionfn.deploy.Manifests.env;
+import static dev.captionfn.deploy.Manifests.envName;
+import static dev.captionfn.deploy.Manifests.isBlank;
+import static dev.captionfn.deploy.Manifests.podSpec;
+import static dev.captionfn.deploy.Manifests.text;
 import static io.restassured.RestAssured.given;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,8 +14,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.MappingIterator;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.captionfn.config.CaptionfnConfig;
 import io.quarkus.test.junit.QuarkusTest;
 import io.smallrye.config.WithName;
@@ -32,7 +36,6 @@ import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.eclipse.microprofile.config.ConfigProvider;
 import org.junit.jupiter.api.Test;
 
@@ -59,115 +62,10 @@ class KnativeManifestsTest {
     /** Knative's progress deadline when a revision does not set one (config-deployment). */
     private static final Duration DEFAULT_PROGRESS_DEADLINE = Duration.ofSeconds(600);
 
-    private static final Manifests MANIFESTS = Manifests.load();
+    private static final Manifests MANIFESTS = Manifests.load(KNATIVE_DIR);
 
     @Inject
     CaptionfnConfig config;
-
-    /** One YAML document of one file. */
-    record Manifest(Path file, int document, JsonNode node) {
-        String type() {
-            return text(node, "apiVersion") + "/" + text(node, "kind");
-        }
-
-        String name() {
-            return text(node.path("metadata"), "name");
-        }
-
-        String namespace() {
-            return text(node.path("metadata"), "namespace");
-        }
-
-        @Override
-        public String toString() {
-            return file + " #" + document + " (" + text(node, "kind") + " " + name() + ")";
-        }
-    }
-
-    /** Every document of every *.yaml / *.yml file under deploy/knative, and what failed to parse. */
-    record Manifests(List<Path> files, List<Manifest> all, List<String> unreadable) {
-        static Manifests load() {
-            List<Path> files = new ArrayList<>();
-            List<Manifest> all = new ArrayList<>();
-            List<String> unreadable = new ArrayList<>();
-            if (!Files.isDirectory(KNATIVE_DIR)) {
-                return new Manifests(files, all, unreadable);
-            }
-            try (Stream<Path> walk = Files.walk(KNATIVE_DIR)) {
-                walk.filter(Files::isRegularFile)
-                        .filter(p -> p.getFileName().toString().matches(".*\\.ya?ml"))
-                        .sorted()
-                        .forEach(files::add);
-            } catch (IOException e) {
-                throw new IllegalStateException("cannot list " + KNATIVE_DIR, e);
-            }
-            YAMLMapper yaml = new YAMLMapper();
-            for (Path file : files) {
-                try (MappingIterator<JsonNode> docs = yaml.readerFor(JsonNode.class).readValues(file.toFile())) {
-                    int index = 0;
-                    int kept = 0;
-                    for (JsonNode node : docs.readAll()) {
-                        index++;
-                        if (node == null || node.isNull() || node.isMissingNode()) {
-                            continue; // an empty document (a stray ---), which kubectl skips too
-                        }
-                        all.add(new Manifest(file, index, node));
-                        kept++;
-                    }
-                    if (kept == 0) {
-                        unreadable.add(file + ": holds no YAML document");
-                    }
-                } catch (IOException | RuntimeException e) {
-                    unreadable.add(file + ": " + e.getMessage());
-                }
-            }
-            return new Manifests(files, all, unreadable);
-        }
-
-        List<Manifest> ofType(String type) {
-            return all.stream().filter(m -> m.type().equals(type)).toList();
-        }
-
-        /** The Knative Services that run this function (their image is captionfn's), not the event sinks. */
-        List<Manifest> captionfnServices() {
-            return ofType(KNATIVE_SERVICE).stream()
-                    .filter(m -> containers(m).stream().anyMatch(c -> isCaptionfnImage(text(c, "image"))))
-                    .toList();
-        }
-
-        Set<String> captionfnServiceNames() {
-            return captionfnServices().stream().map(Manifest::name).collect(Collectors.toSet());
-        }
-    }
-
-    private static String text(JsonNode node, String field) {
-        JsonNode value = node.path(field);
-        return value.isValueNode() ? value.asText() : null;
-    }
-
-    private static boolean isCaptionfnImage(String image) {
-        if (image == null) {
-            return false;
-        }
-        String repository = image.substring(image.lastIndexOf('/') + 1);
-        return repository.equals("captionfn") || repository.startsWith("captionfn:") || repository.startsWith("captionfn@");
-    }
-
-    private static List<JsonNode> containers(Manifest service) {
-        List<JsonNode> list = new ArrayList<>();
-        service.node().path("spec").path("template").path("spec").path("containers").forEach(list::add);
-        return list;
-    }
-
-    private static JsonNode podSpec(Manifest service) {
-        return service.node().path("spec").path("template").path("spec");
-    }
-
-    private static Map<String, String> env(JsonNode container) {
-        Map<String, String> env = new LinkedHashMap<>();
-        container.path("env").forEach(e -> env.put(text(e, "name"), text(e, "value")));
-        return env;
-    }
 
     private static String filterType(Manifest trigger) {
         return text(trigger.node().path("spec").path("filter").path("attributes"), "type");
@@ -184,7 +82,7 @@ class KnativeManifestsTest {
     }
 
     private List<Manifest> captionfnServices() {
-        List<Manifest> services = MANIFESTS.captionfnServices();
+        List<Manifest> services = MANIFESTS.runningCaptionfn(KNATIVE_SERVICE);
         assertFalse(services.isEmpty(), "no Knative Service under " + KNATIVE_DIR + " runs a captionfn image");
         return services;
     }
@@ -200,17 +98,8 @@ class KnativeManifestsTest {
 
     @Test
     void everyDocumentParsesAndHasApiVersionKindAndName() {
-        assertTrue(MANIFESTS.unreadable().isEmpty(), "unreadable manifests:\n  " + String.join("\n  ", MANIFESTS.unreadable()));
-        List<String> incomplete = new ArrayList<>();
-        for (Manifest m : MANIFESTS.all()) {
-            for (String missing : Stream.of("apiVersion", "kind").filter(f -> isBlank(text(m.node(), f))).toList()) {
-                incomplete.add(m + ": no " + missing);
-            }
-            if (isBlank(m.name())) {
-                incomplete.add(m + ": no metadata.name");
-            }
-        }
-        assertTrue(incomplete.isEmpty(), String.join("\n", incomplete));
+        List<String> problems = MANIFESTS.problems();
+        assertTrue(problems.isEmpty(), String.join("\n", problems));
     }
 
     @Test
@@ -270,7 +159,7 @@ class KnativeManifestsTest {
 
     @Test
     void triggersToTheFunctionFilterOnTheConfiguredRequestType() {
-        Set<String> functions = MANIFESTS.captionfnServiceNames();
+        Set<String> functions = MANIFESTS.runningCaptionfn(KNATIVE_SERVICE).stream().map(Manifest::name).collect(Collectors.toSet());
         List<Manifest> toFunction = MANIFESTS.ofType(TRIGGER).stream().filter(t -> subscribesTo(t, functions)).toList();
         assertFalse(toFunction.isEmpty(), "no Trigger subscribes the captionfn Service " + functions);
         for (Manifest trigger : toFunction) {
@@ -283,7 +172,7 @@ class KnativeManifestsTest {
     @Test
     void resultAndErrorTriggersFilterOnTheConfiguredResultAndErrorTypes() {
         var events = config.events();
-        Set<String> functions = MANIFESTS.captionfnServiceNames();
+        Set<String> functions = MANIFESTS.runningCaptionfn(KNATIVE_SERVICE).stream().map(Manifest::name).collect(Collectors.toSet());
         List<Manifest> triggers = MANIFESTS.ofType(TRIGGER);
         for (String type : List.of(events.resultType(), events.errorType())) {
             List<Manifest> routing = triggers.stream().filter(t -> type.equals(filterType(t))).toList();
@@ -440,7 +329,7 @@ class KnativeManifestsTest {
     void captionfnEnvironmentVariablesNameConfigurationKeysThatExist() {
         Set<String> known = new TreeSet<>();
         configKeys(CaptionfnConfig.class, "captionfn", known);
-        Set<String> knownEnv = known.stream().map(KnativeManifestsTest::envName).collect(Collectors.toCollection(TreeSet::new));
+        Set<String> knownEnv = known.stream().map(Manifests::envName).collect(Collectors.toCollection(TreeSet::new));
         assertTrue(knownEnv.contains(MODEL_DIR_ENV), "captionfn.model.dir is " + MODEL_DIR_ENV + " in the environment: " + knownEnv);
         for (Manifest service : captionfnServices()) {
             for (JsonNode container : containers(service)) {
@@ -455,7 +344,7 @@ class KnativeManifestsTest {
 
     @Test
     void serviceKeepsTheImagesJvmOptionsAndUser() throws IOException {
-        Dockerfile image = Dockerfile.read(DOCKERFILE);
+        Manifests.Dockerfile image = Manifests.Dockerfile.read(DOCKERFILE);
         List<String> imageOptions = Arrays.asList(image.env().getOrDefault("JAVA_OPTS_APPEND", "").trim().split("\\s+"));
         assertTrue(imageOptions.contains("-Dquarkus.http.host=0.0.0.0"), DOCKERFILE + " must make Quarkus listen on every interface");
         for (Manifest service : captionfnServices()) {
@@ -477,7 +366,7 @@ class KnativeManifestsTest {
 
     @Test
     void everyPathTheFunctionWritesIsOnAWritableVolume() throws IOException {
-        Dockerfile image = Dockerfile.read(DOCKERFILE);
+        Manifests.Dockerfile image = Manifests.Dockerfile.read(DOCKERFILE);
         for (Manifest service : captionfnServices()) {
             for (JsonNode container : containers(service)) {
                 List<JsonNode> mounts = new ArrayList<>();
@@ -504,10 +393,6 @@ class KnativeManifestsTest {
     }
 
     // ---- helpers ----
-
-    private static boolean isBlank(String s) {
-        return s == null || s.isBlank();
-    }
 
     private static boolean isUnder(String path, String dir) {
         Path p = Path.of(path).normalize();
@@ -565,33 +450,4 @@ class KnativeManifestsTest {
         return camel.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
     }
 
-    /** MicroProfile Config's environment variable for a property: non-alphanumerics to _, upper case. */
-    private static String envName(String property) {
-        return property.replaceAll("[^A-Za-z0-9]", "_").toUpperCase(Locale.ROOT);
-    }
-
-    /** The ENV values and the last USER of a Dockerfile (single-line instructions). */
-    record Dockerfile(Map<String, String> env, String user) {
-        static Dockerfile read(Path file) throws IOException {
-            Map<String, String> env = new LinkedHashMap<>();
-            String user = null;
-            Pattern assignment = Pattern.compile("([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|'[^']*'|\\S+)");
-            for (String line : Files.readAllLines(file)) {
-                String l = line.trim();
-                if (l.startsWith("ENV ")) {
-                    Matcher m = assignment.matcher(l.substring(4));
-                    while (m.find()) {
-                        String value = m.group(2);
-                        if (value.length() >= 2 && (value.startsWith("\"") || value.startsWith("'"))) {
-                            value = value.substring(1, value.length() - 1);
-                        }
-                        env.put(m.group(1), value);
-                    }
-                } else if (l.startsWith("USER ")) {
-                    user = l.substring(5).trim();
-                }
-            }
-            return new Dockerfile(env, user);
-        }
-    }
 }
