@@ -5,6 +5,7 @@ import dev.captionfn.caption.CaptionRequest;
 import dev.captionfn.caption.CaptionResult;
 import dev.captionfn.caption.CaptionService;
 import dev.captionfn.caption.ErrorCode;
+import dev.captionfn.caption.OutgoingEvent;
 import dev.captionfn.config.CaptionfnConfig;
 import io.quarkus.funqy.Funq;
 import io.quarkus.funqy.knative.events.CloudEvent;
@@ -18,9 +19,6 @@ import java.util.Map;
  * delivers to / (mapped in application.properties).
  */
 public class CaptionFunction {
-    /** CloudEvents extension carrying the request's id on the result (extension names are lowercase alphanumerics). */
-    public static final String CORRELATION_EXTENSION = "correlationid";
-
     private final CaptionService service;
     private final CaptionfnConfig.Events events;
 
@@ -48,7 +46,7 @@ public class CaptionFunction {
                 .type(events.resultType())
                 .source(events.source())
                 .subject(result.imageUrl())
-                .extensions(Map.of(CORRELATION_EXTENSION, result.id()))
+                .extensions(Map.of(OutgoingEvent.CORRELATION, result.id()))
                 .build(result));
     }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.captionfn.caption.CaptionException;
 import dev.captionfn.caption.ErrorCode;
+import dev.captionfn.caption.OutgoingEvent;
 import dev.captionfn.config.CaptionfnConfig;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -13,7 +14,6 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.UUID;
 import org.jboss.logging.Logger;
 
 /**
@@ -33,7 +33,6 @@ import org.jboss.logging.Logger;
 public class ErrorResponses {
     private static final Logger LOG = Logger.getLogger(ErrorResponses.class);
     private static final ObjectMapper JSON = new ObjectMapper();
-    static final String STRUCTURED = "application/cloudevents+json";
     /** Seconds a client should wait after OVERLOADED before trying again. */
     static final String RETRY_AFTER_SECONDS = "1";
 
@@ -108,35 +107,14 @@ public class ErrorResponses {
 
     private void writeErrorEvent(RoutingContext ctx, Failure failure) throws Exception {
         HttpServerResponse response = ctx.response().setStatusCode(200);
-        String id = UUID.randomUUID().toString();
+        OutgoingEvent event = new OutgoingEvent(events.errorType(), events.source(), failure.imageUrl(), failure.id());
         if (isStructured(ctx.request())) {
-            Map<String, Object> event = new LinkedHashMap<>();
-            event.put("specversion", "1.0");
-            event.put("id", id);
-            event.put("type", events.errorType());
-            event.put("source", events.source());
-            if (failure.imageUrl() != null) {
-                event.put("subject", failure.imageUrl());
-            }
-            if (failure.id() != null) {
-                event.put(CaptionFunction.CORRELATION_EXTENSION, failure.id());
-            }
-            event.put("datacontenttype", "application/json");
-            event.put("data", failure.body());
-            response.putHeader("Content-Type", STRUCTURED).end(JSON.writeValueAsString(event));
+            response.putHeader("Content-Type", OutgoingEvent.STRUCTURED_CONTENT_TYPE)
+                    .end(JSON.writeValueAsString(event.structured(failure.body())));
             return;
         }
-        response.putHeader("ce-specversion", "1.0")
-                .putHeader("ce-id", id)
-                .putHeader("ce-type", events.errorType())
-                .putHeader("ce-source", events.source());
-        if (failure.imageUrl() != null) {
-            response.putHeader("ce-subject", failure.imageUrl());
-        }
-        if (failure.id() != null) {
-            response.putHeader("ce-" + CaptionFunction.CORRELATION_EXTENSION, failure.id());
-        }
-        response.putHeader("Content-Type", "application/json").end(JSON.writeValueAsString(failure.body()));
+        event.attributes().forEach((name, value) -> response.putHeader("ce-" + name, value));
+        response.putHeader("Content-Type", OutgoingEvent.DATA_CONTENT_TYPE).end(JSON.writeValueAsString(failure.body()));
     }
 
     static boolean isCloudEvent(HttpServerRequest request) {
@@ -145,7 +123,7 @@ public class ErrorResponses {
 
     private static boolean isStructured(HttpServerRequest request) {
         String type = request.getHeader("Content-Type");
-        return type != null && type.toLowerCase(java.util.Locale.ROOT).startsWith(STRUCTURED);
+        return type != null && type.toLowerCase(java.util.Locale.ROOT).startsWith(OutgoingEvent.STRUCTURED_CONTENT_TYPE);
     }
 
     private static String statusMessage(int status) {

@@ -4,14 +4,11 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.captionfn.caption.CaptionException;
 import dev.captionfn.caption.CaptionResult;
+import dev.captionfn.caption.OutgoingEvent;
 import dev.captionfn.config.CaptionfnConfig;
 import io.smallrye.reactive.messaging.kafka.api.IncomingKafkaRecordMetadata;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.util.LinkedHashMap;
-import java.util.Map;
-import java.util.UUID;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.eclipse.microprofile.reactive.messaging.Message;
@@ -23,7 +20,7 @@ import org.eclipse.microprofile.reactive.messaging.Message;
  */
 final class Replies {
     /** Header with the request's id on every result and dead letter. */
-    static final String CORRELATION = "correlationid";
+    static final String CORRELATION = OutgoingEvent.CORRELATION;
     // the dead-letter headers SmallRye's own dead-letter queue writes, plus the error code
     static final String DLQ_CODE = "dead-letter-code";
     static final String DLQ_REASON = "dead-letter-reason";
@@ -46,34 +43,19 @@ final class Replies {
         RecordHeaders headers = new RecordHeaders();
         put(headers, CORRELATION, result.id());
         byte[] value;
+        OutgoingEvent event = new OutgoingEvent(events.resultType(), events.source(), result.imageUrl(), result.id());
         switch (request.mode()) {
             case BINARY_EVENT -> {
-                put(headers, "ce_specversion", "1.0");
-                put(headers, "ce_id", UUID.randomUUID().toString());
-                put(headers, "ce_type", events.resultType());
-                put(headers, "ce_source", events.source());
-                put(headers, "ce_subject", result.imageUrl());
-                put(headers, "ce_time", Instant.now().toString());
-                put(headers, "ce_" + CORRELATION, result.id());
-                put(headers, RequestRecord.CONTENT_TYPE, "application/json");
+                event.attributes().forEach((name, v) -> put(headers, RequestRecord.CE_PREFIX + name, v));
+                put(headers, RequestRecord.CONTENT_TYPE, OutgoingEvent.DATA_CONTENT_TYPE);
                 value = bytes(result);
             }
             case STRUCTURED_EVENT -> {
-                Map<String, Object> event = new LinkedHashMap<>();
-                event.put("specversion", "1.0");
-                event.put("id", UUID.randomUUID().toString());
-                event.put("type", events.resultType());
-                event.put("source", events.source());
-                event.put("subject", result.imageUrl());
-                event.put("time", Instant.now().toString());
-                event.put(CORRELATION, result.id());
-                event.put("datacontenttype", "application/json");
-                event.put("data", result);
-                put(headers, RequestRecord.CONTENT_TYPE, RequestRecord.STRUCTURED_CONTENT_TYPE);
-                value = bytes(event);
+                put(headers, RequestRecord.CONTENT_TYPE, OutgoingEvent.STRUCTURED_CONTENT_TYPE);
+                value = bytes(event.structured(result));
             }
             default -> {
-                put(headers, RequestRecord.CONTENT_TYPE, "application/json");
+                put(headers, RequestRecord.CONTENT_TYPE, OutgoingEvent.DATA_CONTENT_TYPE);
                 value = bytes(result);
             }
         }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.captionfn.caption.CaptionException;
 import dev.captionfn.caption.CaptionRequest;
 import dev.captionfn.caption.ErrorCode;
+import dev.captionfn.caption.OutgoingEvent;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
@@ -29,7 +30,6 @@ import org.apache.kafka.common.header.Headers;
 record RequestRecord(CaptionRequest request, Mode mode, String eventId) {
     enum Mode { PLAIN, BINARY_EVENT, STRUCTURED_EVENT }
 
-    static final String STRUCTURED_CONTENT_TYPE = "application/cloudevents+json";
     static final String CONTENT_TYPE = "content-type";
     static final String CE_PREFIX = "ce_";
 
@@ -43,7 +43,7 @@ record RequestRecord(CaptionRequest request, Mode mode, String eventId) {
             return new RequestRecord(withId(read(json, value, "the event's data"), id != null ? id : recordId), Mode.BINARY_EVENT, id);
         }
         String contentType = header(headers, CONTENT_TYPE);
-        if (contentType != null && contentType.toLowerCase(Locale.ROOT).startsWith(STRUCTURED_CONTENT_TYPE)) {
+        if (contentType != null && contentType.toLowerCase(Locale.ROOT).startsWith(OutgoingEvent.STRUCTURED_CONTENT_TYPE)) {
             JsonNode event = tree(json, value, "the structured event");
             checkType(event.path("type").asText(null), requestType);
             String id = event.path("id").asText(null);
