@@ -17,6 +17,7 @@ public enum ErrorCode {
     UPSTREAM_TIMEOUT(504, true, "the image server did not answer in time"),
     UPSTREAM_ERROR(502, true, "the image server failed (5xx, 429 or 408)"),
     OVERLOADED(429, true, "this instance holds as many requests as it may (captionfn.limits.max-in-flight); retry later"),
+    DEADLINE_EXCEEDED(504, true, "the request did not finish within captionfn.limits.deadline"),
     MODEL_FAILURE(500, true, "the model failed while captioning"),
     INTERNAL(500, true, "an unexpected server error");
 

@@ -6,6 +6,7 @@ import dev.captionfn.image.RgbImage;
 import dev.captionfn.model.EmbeddedModel;
 import dev.captionfn.model.LoadedModel;
 import dev.captionfn.model.ManifestReader;
+import dev.captionfn.model.MicroBatcher;
 import dev.captionfn.model.ModelManifest;
 import dev.captionfn.model.SessionSettings;
 import io.quarkus.runtime.Quarkus;
@@ -15,6 +16,7 @@ import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.file.Path;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import org.jboss.logging.Logger;
 
@@ -37,21 +39,25 @@ public class ServedModel {
     private final ModelManifest manifest;
     private final SessionSettings settings;
     private final CaptionfnConfig.Limits limits;
+    private final MicroBatcher.Settings batching;
+    private final Admission admission;
     private final ModelLoader loader;
-    private final CompletableFuture<LoadedModel> ready = new CompletableFuture<>();
+    private final CompletableFuture<ReadyModel> ready = new CompletableFuture<>();
     private final Thread loading;
     private volatile Phase phase = Phase.LOADING;
     private volatile String failure;
     private volatile long loadMillis = -1;
     private volatile long warmUpMillis = -1;
 
-    public ServedModel(CaptionfnConfig config, ModelLoader loader) {
+    public ServedModel(CaptionfnConfig config, ModelLoader loader, Admission admission) {
         var m = config.model();
         this.dir = m.dir().orElseGet(() -> m.extractDir().map(EmbeddedModel::extractTo).orElseGet(EmbeddedModel::extractToTemp));
         LOG.infof("serving the model in %s%s", dir, m.dir().isPresent() ? "" : " (the embedded default model)");
         this.manifest = ManifestReader.read(dir);
         this.settings = new SessionSettings(m.intraOpThreads(), m.interOpThreads());
         this.limits = config.limits();
+        this.batching = new MicroBatcher.Settings(config.batch().maxRows(), config.batch().maxWait());
+        this.admission = admission;
         this.loader = loader;
         this.loading = new Thread(this::loadAndWarmUp, "captionfn-model-load");
         loading.setDaemon(true);
@@ -75,17 +81,21 @@ public class ServedModel {
         phase = Phase.WARMING_UP;
         LOG.infof("model %s (%s) loaded in %d ms; warming up", manifest.id(), manifest.family().id(), loadMillis);
         long warm = System.nanoTime();
+        MicroBatcher batcher = new MicroBatcher(model.model(), batching, admission::onTheirWay);
         try {
-            var captioned = CaptionPipeline.run(model, warmUpImage(manifest), manifest.prompt(), warmUpOptions());
-            LOG.debugf("warm-up caption: %s", captioned.caption());
+            var prepared = CaptionPipeline.prepare(model, warmUpImage(manifest), manifest.prompt(), warmUpOptions());
+            long[] tokens = batcher.submit(prepared.input()).join().tokens();
+            LOG.debugf("warm-up caption: %s", CaptionPipeline.text(model, tokens));
         } catch (RuntimeException e) {
+            batcher.close();
             model.close();
-            failed("the model in " + dir + " loaded but cannot caption: " + e.getMessage(), e);
+            Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            failed("the model in " + dir + " loaded but cannot caption: " + cause.getMessage(), cause);
             return;
         }
         warmUpMillis = (System.nanoTime() - warm) / 1_000_000;
         phase = Phase.READY;
-        ready.complete(model);
+        ready.complete(new ReadyModel(model, batcher));
         LOG.infof("model %s ready: loaded in %d ms, warm-up caption in %d ms", manifest.id(), loadMillis, warmUpMillis);
     }
 
@@ -124,7 +134,11 @@ public class ServedModel {
     }
 
     /** Completes once the sessions exist and the warm-up caption ran; fails if they cannot. */
-    public CompletionStage<LoadedModel> whenReady() {
+    public CompletionStage<?> whenReady() {
+        return ready;
+    }
+
+    CompletionStage<ReadyModel> whenReadyToCaption() {
         return ready;
     }
 
@@ -157,6 +171,9 @@ public class ServedModel {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        ready.thenAccept(LoadedModel::close);
+        ready.thenAccept(r -> {
+            r.batcher().close();
+            r.model().close();
+        });
     }
 }

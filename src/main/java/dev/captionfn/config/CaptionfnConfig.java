@@ -14,6 +14,8 @@ public interface CaptionfnConfig {
 
     Limits limits();
 
+    Batch batch();
+
     Fetch fetch();
 
     Events events();
@@ -53,11 +55,38 @@ public interface CaptionfnConfig {
         long maxPixels();
 
         /**
-         * Requests this instance holds at once, fetching or captioning; past it a request is
-         * answered OVERLOADED (429) so that the broker retries it elsewhere or later.
+         * Places in the queue in front of the model: requests this instance holds at once, from
+         * admission (before the fetch) to the answer. Past it an HTTP request or CloudEvent is
+         * answered OVERLOADED (429) so that the broker retries it elsewhere or later; the Kafka
+         * consumer waits for a place and stops fetching meanwhile.
          */
         @WithDefault("32")
         int maxInFlight();
+
+        /**
+         * How long a request may take from admission to its answer. Past it the request is
+         * answered DEADLINE_EXCEEDED (504) and leaves the queue or its batch, freeing its place.
+         * Keep it below the platform's own timeout (Knative's timeoutSeconds, Lambda's timeout).
+         */
+        @WithDefault("240s")
+        Duration deadline();
+    }
+
+    /** Micro-batching: requests that arrive together share one vision run and the decoder's steps. */
+    interface Batch {
+        /**
+         * Decoder rows in one batch: a beam request takes its beams (5 by default), a greedy one
+         * takes 1. 1 turns batching off.
+         */
+        @WithDefault("40")
+        int maxRows();
+
+        /**
+         * How long the first request of a batch waits for others that are already admitted and
+         * being fetched. A request with none on their way never waits.
+         */
+        @WithDefault("5ms")
+        Duration maxWait();
     }
 
     interface Fetch {

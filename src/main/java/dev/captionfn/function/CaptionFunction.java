@@ -10,8 +10,11 @@ import dev.captionfn.config.CaptionfnConfig;
 import io.quarkus.funqy.Funq;
 import io.quarkus.funqy.knative.events.CloudEvent;
 import io.quarkus.funqy.knative.events.CloudEventBuilder;
+import io.quarkus.vertx.http.runtime.CurrentVertxRequest;
 import io.smallrye.mutiny.Uni;
+import io.vertx.ext.web.RoutingContext;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The function's two doors over the one captioning service: {@code caption} for plain JSON
@@ -21,15 +24,17 @@ import java.util.Map;
 public class CaptionFunction {
     private final CaptionService service;
     private final CaptionfnConfig.Events events;
+    private final CurrentVertxRequest http;
 
-    public CaptionFunction(CaptionService service, CaptionfnConfig config) {
+    public CaptionFunction(CaptionService service, CaptionfnConfig config, CurrentVertxRequest http) {
         this.service = service;
         this.events = config.events();
+        this.http = http;
     }
 
     @Funq
     public Uni<CaptionResult> caption(CaptionRequest request) {
-        return service.caption(request);
+        return whileCallerWaits(service.caption(request));
     }
 
     @Funq
@@ -42,11 +47,26 @@ public class CaptionFunction {
         // the event's id is the correlation id when the data names none
         CaptionRequest withId = request.id() != null ? request
                 : new CaptionRequest(request.imageUrl(), request.prompt(), event.id(), request.options());
-        return service.caption(withId).map(result -> CloudEventBuilder.create()
+        return whileCallerWaits(service.caption(withId)).map(result -> CloudEventBuilder.create()
                 .type(events.resultType())
                 .source(events.source())
                 .subject(result.imageUrl())
                 .extensions(Map.of(OutgoingEvent.CORRELATION, result.id()))
                 .build(result));
+    }
+
+    /**
+     * Funqy does not cancel a function's Uni when the caller disconnects: this does, so that a
+     * caller that gave up (a client timeout, the broker's delivery timeout) frees its place and
+     * its rows in the model's batch.
+     */
+    private <T> Uni<T> whileCallerWaits(Uni<T> work) {
+        RoutingContext context = http.getCurrent();
+        if (context == null) {
+            return work;
+        }
+        CompletableFuture<T> answer = work.subscribeAsCompletionStage();
+        context.response().closeHandler(closed -> answer.cancel(false));
+        return Uni.createFrom().completionStage(answer);
     }
 }

@@ -14,6 +14,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import org.jboss.logging.Logger;
 
 /**
@@ -62,6 +63,14 @@ public class ErrorResponses {
 
     void handle(RoutingContext ctx) {
         if (ctx.response().ended()) {
+            return;
+        }
+        if (causedBy(unwrap(ctx.failure()), CancellationException.class)) {
+            // the caller hung up (CaptionFunction cancelled the caption): nobody is left to answer
+            LOG.debugf("caller of %s went away before its answer", ctx.request().path());
+            if (!ctx.response().closed()) {
+                ctx.response().setStatusCode(499).end();
+            }
             return;
         }
         Failure failure = describe(ctx);

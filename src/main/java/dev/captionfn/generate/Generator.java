@@ -3,23 +3,32 @@ package dev.captionfn.generate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.IntPredicate;
 
 /**
  * Runs several searches on one decoder batch: each step, every search reads its own rows of the
- * batch's logits and says which rows go on with which tokens; finished searches leave the batch.
+ * batch's logits and says which rows go on with which tokens; finished searches leave the batch,
+ * and so do withdrawn ones (their caller gave up), whose rows free the decoder for the others.
  */
 public final class Generator {
     private Generator() {}
 
+    /** Runs every search to its end. */
+    public static List<long[]> run(DecoderState state, List<Search> searches) {
+        return run(state, searches, i -> false);
+    }
+
     /**
      * @param state prefilled with one row per search, in the order of {@code searches}
-     * @return each search's generated tokens, in order
+     * @param withdrawn asked before each step whether search i's caller still waits for it
+     * @return each search's generated tokens, in order; null for a search withdrawn before its end
      */
-    public static List<long[]> run(DecoderState state, List<Search> searches) {
+    public static List<long[]> run(DecoderState state, List<Search> searches, IntPredicate withdrawn) {
         if (state.rows() != searches.size()) {
             throw new IllegalArgumentException(
                     "the decoder holds " + state.rows() + " rows for " + searches.size() + " searches");
         }
+        boolean[] gone = new boolean[searches.size()];
         while (true) {
             float[] logits = state.logits();
             int width = state.width();
@@ -27,9 +36,16 @@ public final class Generator {
             long[] tokens = new long[0];
             int n = 0;
             int firstRow = 0;
-            for (Search search : searches) {
-                int rows = search.rows();
+            for (int s = 0; s < searches.size(); s++) {
+                Search search = searches.get(s);
+                int rows = gone[s] ? 0 : search.rows();
                 if (rows == 0) {
+                    continue;
+                }
+                if (withdrawn.test(s)) {
+                    // its rows are simply not carried into the next step
+                    gone[s] = true;
+                    firstRow += rows;
                     continue;
                 }
                 Step step = search.step(logits, firstRow, width);
@@ -50,7 +66,9 @@ public final class Generator {
             state.advance(Arrays.copyOf(sources, n), Arrays.copyOf(tokens, n));
         }
         List<long[]> results = new ArrayList<>(searches.size());
-        searches.forEach(s -> results.add(s.result()));
+        for (int s = 0; s < searches.size(); s++) {
+            results.add(gone[s] ? null : searches.get(s).result());
+        }
         return results;
     }
 }

@@ -25,7 +25,8 @@ import org.jboss.logging.Logger;
  * <p>Order and parallelism come from the connector (application.properties): records of one key
  * are handed over one after another, records of different keys side by side on at most
  * {@code captionfn.kafka.concurrency} worker threads; while those are busy the connector stops
- * fetching. Transient failures are retried here with exponential backoff, holding the key's later
+ * fetching. A record never meets OVERLOADED: when the instance's places are all taken (HTTP traffic
+ * on the same instance), its worker waits for one, and the connector pauses. Transient failures are retried here with exponential backoff, holding the key's later
  * records back, and dead-lettered once the retries are spent. Nothing a record contains stops the
  * stream; only a result that cannot be written to the broker does, and then the record is
  * re-delivered after the restart.
@@ -74,7 +75,7 @@ public class KafkaCaptioner {
         var retry = config.kafka().retry();
         return Uni.createFrom().deferred(() -> {
                     attempts.incrementAndGet();
-                    return service.caption(request.request());
+                    return service.captionWhenAdmitted(request.request());
                 })
                 .onFailure(KafkaCaptioner::isTransient)
                 .retry().withBackOff(retry.initialBackoff(), retry.maxBackoff()).atMost(retry.maxRetries())

@@ -26,6 +26,7 @@ final class OnnxDecoderState implements DecoderState {
     private final int hidden;
     private final int kvHeads;
     private final int headSize;
+    private final OrtSession.RunOptions run;
 
     private int rows;
     private int pastLength;
@@ -36,16 +37,18 @@ final class OnnxDecoderState implements DecoderState {
     /** The last decoder run, whose present tensors are the next step's past; null before prefill. */
     private OrtSession.Result present;
 
-    private OnnxDecoderState(OnnxGraphs graphs) {
+    private OnnxDecoderState(OnnxGraphs graphs, OrtSession.RunOptions run) {
         this.graphs = graphs;
+        this.run = run;
         var llm = graphs.manifest().llm();
         this.hidden = llm.hiddenSize();
         this.kvHeads = llm.kvHeads();
         this.headSize = llm.headSize();
     }
 
-    static OnnxDecoderState prefill(OnnxGraphs graphs, List<PrefillRow> batch, long padId) throws OrtException {
-        OnnxDecoderState state = new OnnxDecoderState(graphs);
+    static OnnxDecoderState prefill(OnnxGraphs graphs, List<PrefillRow> batch, long padId, OrtSession.RunOptions run)
+            throws OrtException {
+        OnnxDecoderState state = new OnnxDecoderState(graphs, run);
         try {
             state.runPrefill(batch, padId);
             return state;
@@ -65,7 +68,7 @@ final class OnnxDecoderState implements DecoderState {
             long[] p = batch.get(r).promptIds();
             System.arraycopy(p, 0, ids, r * promptMax + promptMax - p.length, p.length);
         }
-        float[] promptEmbeds = promptMax == 0 ? new float[0] : graphs.embed(ids, b, promptMax);
+        float[] promptEmbeds = promptMax == 0 ? new float[0] : graphs.embed(ids, b, promptMax, run);
 
         int length = queries + promptMax;
         float[] embeds = new float[b * length * hidden];
@@ -122,7 +125,7 @@ final class OnnxDecoderState implements DecoderState {
         }
         List<OnnxTensor> gathered = new ArrayList<>();
         try {
-            float[] embeds = graphs.embed(tokens, r, 1);
+            float[] embeds = graphs.embed(tokens, r, 1, run);
             Map<String, OnnxTensor> inputs = new HashMap<>();
             boolean identity = r == rows && isIdentity(sourceRows);
             for (int i = 0; i < graphs.layers(); i++) {
@@ -153,7 +156,7 @@ final class OnnxDecoderState implements DecoderState {
             inputs.put(graphs.decoderInput(GraphContract.INPUTS_EMBEDS), e);
             inputs.put(graphs.decoderInput(GraphContract.ATTENTION_MASK), m);
             inputs.put(graphs.decoderInput(GraphContract.POSITION_IDS), p);
-            OrtSession.Result result = graphs.decode(inputs);
+            OrtSession.Result result = graphs.decode(inputs, run);
             OrtSession.Result previous = present;
             present = result;
             if (previous != null) {

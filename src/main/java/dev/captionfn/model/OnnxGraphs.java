@@ -126,7 +126,8 @@ public final class OnnxGraphs implements AutoCloseable {
      * @param qformerIds [batch, textLength], right-padded; ignored for families whose Q-Former reads no text
      * @return language_embeds [batch, queries, hidden]
      */
-    public float[] languageEmbeds(float[] pixels, int batch, long[] qformerIds, long[] qformerMask, int textLength) throws OrtException {
+    public float[] languageEmbeds(float[] pixels, int batch, long[] qformerIds, long[] qformerMask, int textLength,
+            OrtSession.RunOptions run) throws OrtException {
         var spec = manifest.graphs().vision();
         var image = manifest.image();
         Map<String, OnnxTensor> inputs = new HashMap<>();
@@ -138,7 +139,7 @@ public final class OnnxGraphs implements AutoCloseable {
                 inputs.put(spec.input(GraphContract.QFORMER_INPUT_IDS), OnnxTensor.createTensor(env, LongBuffer.wrap(qformerIds), shape));
                 inputs.put(spec.input(GraphContract.QFORMER_ATTENTION_MASK), OnnxTensor.createTensor(env, LongBuffer.wrap(qformerMask), shape));
             }
-            try (OrtSession.Result result = vision.run(inputs)) {
+            try (OrtSession.Result result = vision.run(inputs, run)) {
                 return floats(result, spec.output(GraphContract.LANGUAGE_EMBEDS));
             }
         } finally {
@@ -147,17 +148,17 @@ public final class OnnxGraphs implements AutoCloseable {
     }
 
     /** Runs the embed graph: input_ids [batch, length] to inputs_embeds [batch, length, hidden]. */
-    public float[] embed(long[] ids, int batch, int length) throws OrtException {
+    public float[] embed(long[] ids, int batch, int length, OrtSession.RunOptions run) throws OrtException {
         var spec = manifest.graphs().embed();
         try (OnnxTensor input = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, length});
-                OrtSession.Result result = embed.run(Map.of(spec.input(GraphContract.INPUT_IDS), input))) {
+                OrtSession.Result result = embed.run(Map.of(spec.input(GraphContract.INPUT_IDS), input), run)) {
             return floats(result, spec.output(GraphContract.INPUTS_EMBEDS));
         }
     }
 
     /** Runs the decoder once; the caller owns the result and closes it. */
-    OrtSession.Result decode(Map<String, OnnxTensor> inputs) throws OrtException {
-        return decoder.run(inputs);
+    OrtSession.Result decode(Map<String, OnnxTensor> inputs, OrtSession.RunOptions run) throws OrtException {
+        return decoder.run(inputs, run);
     }
 
     String decoderInput(String role) {

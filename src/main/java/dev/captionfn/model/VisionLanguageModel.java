@@ -1,6 +1,7 @@
 package dev.captionfn.model;
 
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.generate.Generator;
 import dev.captionfn.generate.Search;
@@ -25,7 +26,7 @@ public final class VisionLanguageModel implements AutoCloseable {
      */
     public record Input(float[] pixelValues, long[] qformerIds, long[] promptIds, GenerationOptions options) {}
 
-    /** Generated token ids per input, and where the time went. */
+    /** Generated token ids per input (null for a withdrawn one), and where the time went. */
     public record Output(List<long[]> tokens, long visionNanos, long generateNanos) {}
 
     private final OnnxGraphs graphs;
@@ -42,13 +43,26 @@ public final class VisionLanguageModel implements AutoCloseable {
         return manifest;
     }
 
+    /** Generates for every input to its end. */
     public Output generate(List<Input> inputs) {
+        try (BatchControl control = new BatchControl(inputs.size())) {
+            return generate(inputs, control);
+        }
+    }
+
+    /**
+     * Generates for a batch whose callers may withdraw while it runs ({@link BatchControl}); a
+     * withdrawn input's tokens are null. Once all are withdrawn, the run in progress stops and this
+     * throws {@link ModelRunException}.
+     */
+    public Output generate(List<Input> inputs, BatchControl control) {
         if (inputs.isEmpty()) {
             return new Output(List.of(), 0, 0);
         }
+        var run = control.runOptions();
         try {
             long t0 = System.nanoTime();
-            float[] embeds = languageEmbeds(inputs);
+            float[] embeds = languageEmbeds(inputs, run);
             long t1 = System.nanoTime();
             int perRow = manifest.qformer().queryTokens() * manifest.llm().hiddenSize();
             List<OnnxDecoderState.PrefillRow> rows = new ArrayList<>(inputs.size());
@@ -57,12 +71,12 @@ public final class VisionLanguageModel implements AutoCloseable {
                         Arrays.copyOfRange(embeds, i * perRow, (i + 1) * perRow), inputs.get(i).promptIds()));
             }
             List<long[]> tokens;
-            try (OnnxDecoderState state = OnnxDecoderState.prefill(graphs, rows, manifest.llm().padId())) {
+            try (OnnxDecoderState state = OnnxDecoderState.prefill(graphs, rows, manifest.llm().padId(), run)) {
                 TokenSpace space = new TokenSpace(
                         manifest.llm().eosIds().stream().mapToLong(Long::longValue).toArray(),
                         manifest.llm().vocabSize(), state.width());
                 List<Search> searches = inputs.stream().map(in -> Search.forOptions(in.options(), space)).toList();
-                tokens = Generator.run(state, searches);
+                tokens = Generator.run(state, searches, control::isWithdrawn);
             }
             return new Output(tokens, t1 - t0, System.nanoTime() - t1);
         } catch (OrtException e) {
@@ -70,7 +84,7 @@ public final class VisionLanguageModel implements AutoCloseable {
         }
     }
 
-    private float[] languageEmbeds(List<Input> inputs) throws OrtException {
+    private float[] languageEmbeds(List<Input> inputs, OrtSession.RunOptions run) throws OrtException {
         int b = inputs.size();
         var image = manifest.image();
         int pixelsPerImage = 3 * image.height() * image.width();
@@ -92,7 +106,7 @@ public final class VisionLanguageModel implements AutoCloseable {
             System.arraycopy(q, 0, ids, i * text, q.length);
             Arrays.fill(mask, i * text, i * text + q.length, 1L);
         }
-        return graphs.languageEmbeds(pixels, b, ids, mask, text);
+        return graphs.languageEmbeds(pixels, b, ids, mask, text, run);
     }
 
     @Override

@@ -43,12 +43,13 @@ class MetricsTest {
         assertEquals(1, delta(before, after, "captionfn_captions_total", "code=\"OK\",outcome=\"captioned\""));
         assertEquals(1, delta(before, after, "captionfn_captions_total", "code=\"FETCH_FAILED\",outcome=\"failed\""));
         assertEquals(1, delta(before, after, "captionfn_captions_total", "code=\"URL_NOT_ALLOWED\",outcome=\"failed\""));
-        for (String stage : new String[] {"fetch", "decode", "preprocess", "vision", "generate", "total"}) {
+        for (String stage : new String[] {"fetch", "decode", "preprocess", "queue", "vision", "generate", "total"}) {
             assertEquals(1, delta(before, after, "captionfn_stage_seconds_count", "stage=\"" + stage + "\""), stage);
             assertTrue(sample(after, "captionfn_stage_seconds_sum", "stage=\"" + stage + "\"") > 0, stage + " took time");
         }
         assertTrue(delta(before, after, "captionfn_tokens_generated_total", "") >= 2, "tokens were generated");
         assertTrue(after.contains("captionfn_requests_in_flight "), "the in-flight gauge is exported");
+        assertEquals(1, delta(before, after, "captionfn_batch_requests_count", ""), "the caption's batch was recorded");
         assertTrue(after.contains("captionfn_captions_total{code=\"TOO_MANY_PIXELS\",outcome=\"failed\"}"),
                 "every code's counter exists before its first failure");
     }

@@ -15,6 +15,7 @@ import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
 import io.restassured.response.Response;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -35,6 +36,11 @@ class ModelWarmUpTest {
         @Override
         public Set<Class<?>> getEnabledAlternatives() {
             return Set.of(GatedModelLoader.class);
+        }
+
+        @Override
+        public List<TestResourceEntry> testResources() {
+            return List.of(new TestResourceEntry(GatedModelLoader.ClosedAtStart.class));
         }
 
         @Override
@@ -93,13 +99,16 @@ class ModelWarmUpTest {
 
     private static void awaitInFlight(int expected) throws InterruptedException {
         String line = "captionfn_requests_in_flight " + expected + ".0";
+        String metrics = "";
         for (int i = 0; i < 200; i++) {
-            if (given().when().get("/q/metrics").asString().contains(line)) {
+            metrics = given().when().get("/q/metrics").asString();
+            if (metrics.contains(line)) {
                 return;
             }
             Thread.sleep(50);
         }
-        throw new AssertionError("never saw " + line);
+        throw new AssertionError("never saw " + line + " in:\n" + metrics.lines()
+                .filter(l -> l.contains("in_flight")).collect(java.util.stream.Collectors.joining("\n")));
     }
 
     private static void awaitReady() throws InterruptedException {

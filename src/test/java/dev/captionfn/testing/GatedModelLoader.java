@@ -6,7 +6,9 @@ import dev.captionfn.model.ModelManifest;
 import dev.captionfn.model.SessionSettings;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Alternative;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
@@ -20,9 +22,21 @@ import java.util.concurrent.TimeUnit;
 public class GatedModelLoader extends ModelLoader {
     private static volatile CountDownLatch gate = new CountDownLatch(1);
 
-    /** Closes the gate again for the next application start. */
-    public static void close() {
-        gate = new CountDownLatch(1);
+    /**
+     * A test resource that closes the gate before its profile's application starts: list it in the
+     * profile's test resources wherever the profile enables this loader.
+     */
+    public static class ClosedAtStart implements QuarkusTestResourceLifecycleManager {
+        @Override
+        public Map<String, String> start() {
+            gate = new CountDownLatch(1);
+            return Map.of();
+        }
+
+        @Override
+        public void stop() {
+            open();
+        }
     }
 
     public static void open() {
