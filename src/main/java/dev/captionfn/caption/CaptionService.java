@@ -159,9 +159,10 @@ public class CaptionService {
 
     private Uni<MicroBatcher.Generated> generate(Request r, CaptionPipeline.Prepared input) {
         return Uni.createFrom().completionStage(() -> {
+                    // no longer on its way before it is queued: the batcher must not wait for it
+                    r.arrived();
                     var future = r.model.batcher().submit(input.input());
                     r.inBatcher.set(future);
-                    r.arrived();
                     return future;
                 })
                 .onCancellation().invoke(() -> {

@@ -4,6 +4,8 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.captionfn.generate.DecoderState;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
@@ -103,7 +105,9 @@ final class OnnxDecoderState implements DecoderState {
                 past.add(v);
                 inputs.put(graphs.pastValue(i), v);
             }
-            run(inputs, embeds, length, positions);
+            try (OnnxTensor e = OnnxTensor.createTensor(env, FloatBuffer.wrap(embeds), new long[] {b, length, hidden})) {
+                run(inputs, e, length, positions);
+            }
         } finally {
             past.forEach(OnnxTensor::close);
         }
@@ -124,8 +128,7 @@ final class OnnxDecoderState implements DecoderState {
             newNext[i] = nextPosition[src] + 1;
         }
         List<OnnxTensor> gathered = new ArrayList<>();
-        try {
-            float[] embeds = graphs.embed(tokens, r, 1, run);
+        try (OrtSession.Result embeds = graphs.embedResult(tokens, r, 1, run)) {
             Map<String, OnnxTensor> inputs = new HashMap<>();
             boolean identity = r == rows && isIdentity(sourceRows);
             for (int i = 0; i < graphs.layers(); i++) {
@@ -137,7 +140,7 @@ final class OnnxDecoderState implements DecoderState {
             mask = newMask;
             nextPosition = newNext;
             rows = r;
-            run(inputs, embeds, 1, positions);
+            run(inputs, graphs.embedsOf(embeds), 1, positions);
         } catch (OrtException e) {
             throw new ModelRunException("decoder step failed: " + e.getMessage(), e);
         } finally {
@@ -146,14 +149,13 @@ final class OnnxDecoderState implements DecoderState {
     }
 
     /** Runs the decoder on [rows, length] new positions; keeps the last position's logits and the presents. */
-    private void run(Map<String, OnnxTensor> past, float[] embeds, int length, long[] positions) throws OrtException {
+    private void run(Map<String, OnnxTensor> past, OnnxTensor embeds, int length, long[] positions) throws OrtException {
         var env = graphs.env();
         int total = mask.length / rows;
-        try (OnnxTensor e = OnnxTensor.createTensor(env, FloatBuffer.wrap(embeds), new long[] {rows, length, hidden});
-                OnnxTensor m = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {rows, total});
+        try (OnnxTensor m = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {rows, total});
                 OnnxTensor p = OnnxTensor.createTensor(env, LongBuffer.wrap(positions), new long[] {rows, length})) {
             Map<String, OnnxTensor> inputs = new HashMap<>(past);
-            inputs.put(graphs.decoderInput(GraphContract.INPUTS_EMBEDS), e);
+            inputs.put(graphs.decoderInput(GraphContract.INPUTS_EMBEDS), embeds);
             inputs.put(graphs.decoderInput(GraphContract.ATTENTION_MASK), m);
             inputs.put(graphs.decoderInput(GraphContract.POSITION_IDS), p);
             OrtSession.Result result = graphs.decode(inputs, run);
@@ -184,7 +186,9 @@ final class OnnxDecoderState implements DecoderState {
     private OnnxTensor gather(OnnxTensor cache, int[] sourceRows) throws OrtException {
         int rowSize = kvHeads * pastLength * headSize;
         FloatBuffer src = cache.getFloatBuffer();
-        FloatBuffer dst = FloatBuffer.allocate(sourceRows.length * rowSize);
+        // direct and in native order, so that ONNX Runtime reads it in place rather than copying it again
+        FloatBuffer dst = ByteBuffer.allocateDirect(sourceRows.length * rowSize * Float.BYTES)
+                .order(ByteOrder.nativeOrder()).asFloatBuffer();
         for (int i = 0; i < sourceRows.length; i++) {
             src.limit((sourceRows[i] + 1) * rowSize).position(sourceRows[i] * rowSize);
             dst.put(src);

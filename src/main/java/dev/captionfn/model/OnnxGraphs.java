@@ -149,11 +149,26 @@ public final class OnnxGraphs implements AutoCloseable {
 
     /** Runs the embed graph: input_ids [batch, length] to inputs_embeds [batch, length, hidden]. */
     public float[] embed(long[] ids, int batch, int length, OrtSession.RunOptions run) throws OrtException {
-        var spec = manifest.graphs().embed();
-        try (OnnxTensor input = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, length});
-                OrtSession.Result result = embed.run(Map.of(spec.input(GraphContract.INPUT_IDS), input), run)) {
-            return floats(result, spec.output(GraphContract.INPUTS_EMBEDS));
+        try (OrtSession.Result result = embedResult(ids, batch, length, run)) {
+            return floats(result, manifest.graphs().embed().output(GraphContract.INPUTS_EMBEDS));
         }
+    }
+
+    /**
+     * The embed graph's result, for a caller that feeds its tensor ({@link #embedsOf}) straight to
+     * the decoder without copying it out and back; the caller closes it.
+     */
+    OrtSession.Result embedResult(long[] ids, int batch, int length, OrtSession.RunOptions run) throws OrtException {
+        var spec = manifest.graphs().embed();
+        try (OnnxTensor input = OnnxTensor.createTensor(env, LongBuffer.wrap(ids), new long[] {batch, length})) {
+            return embed.run(Map.of(spec.input(GraphContract.INPUT_IDS), input), run);
+        }
+    }
+
+    OnnxTensor embedsOf(OrtSession.Result embedResult) {
+        String name = manifest.graphs().embed().output(GraphContract.INPUTS_EMBEDS);
+        return (OnnxTensor) embedResult.get(name)
+                .orElseThrow(() -> new IllegalStateException("the embed graph gave no output '" + name + "'"));
     }
 
     /** Runs the decoder once; the caller owns the result and closes it. */

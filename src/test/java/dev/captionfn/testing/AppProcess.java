@@ -26,13 +26,16 @@ public final class AppProcess implements AutoCloseable {
     private final List<String> log = new CopyOnWriteArrayList<>();
     private final Thread logReader;
     private final CompletableFuture<Integer> port = new CompletableFuture<>();
+    private final boolean echo;
 
-    private AppProcess(List<String> systemProperties) throws IOException {
+    private AppProcess(List<String> jvmOptions, List<String> systemProperties, boolean echo) throws IOException {
+        this.echo = echo;
         if (!Files.exists(APP)) {
             throw new IllegalStateException("package the application first: " + APP);
         }
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.addAll(jvmOptions);
         command.add("-Dquarkus.http.port=0");
         command.add("-Dquarkus.http.host=127.0.0.1");
         systemProperties.forEach(p -> command.add("-D" + p));
@@ -46,16 +49,29 @@ public final class AppProcess implements AutoCloseable {
 
     /** Starts the application with these system properties ({@code key=value}) and waits until it listens. */
     public static AppProcess start(String... systemProperties) throws IOException {
-        AppProcess app = new AppProcess(List.of(systemProperties));
+        AppProcess app = new AppProcess(List.of(), List.of(systemProperties), true);
         app.port();
         return app;
+    }
+
+    /** The same with JVM options (e.g. a heap size), its log kept but not echoed: the benchmark's way. */
+    public static AppProcess startQuietly(List<String> jvmOptions, String... systemProperties) throws IOException {
+        AppProcess app = new AppProcess(jvmOptions, List.of(systemProperties), false);
+        app.port();
+        return app;
+    }
+
+    public long pid() {
+        return process.pid();
     }
 
     private void readLog() {
         try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             for (String line; (line = out.readLine()) != null; ) {
                 log.add(line);
-                System.out.println("[app] " + line);
+                if (echo) {
+                    System.out.println("[app] " + line);
+                }
                 Matcher m = LISTENING.matcher(line);
                 if (m.find()) {
                     port.complete(Integer.parseInt(m.group(1)));

@@ -1,0 +1,335 @@
+package dev.captionfn.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.captionfn.image.ImageDecoder;
+import dev.captionfn.model.BareModelLoop;
+import dev.captionfn.model.LoadedModel;
+import dev.captionfn.model.SessionSettings;
+import dev.captionfn.model.VisionLanguageModel;
+import dev.captionfn.testing.AppProcess;
+import dev.captionfn.testing.ImageServer;
+import dev.captionfn.testing.TinyReference;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * captionfn against its bare model, on this machine: run with {@code ./mvnw -B -Pbench verify}
+ * (the README's "Measured" section). It prints one JSON document and writes it to
+ * target/benchmark.json.
+ *
+ * <ol>
+ *   <li>The bare model ({@link BareModelLoop}): the three graphs in a tight loop on prepared
+ *       inputs, with the beams and lengths captionfn's search takes for each image.
+ *   <li>The packaged application as its own process, started {@code bench.starts} times: process
+ *       start to readiness UP.
+ *   <li>End to end over HTTP, images served on loopback by a real HTTP server, at each
+ *       concurrency of {@code bench.concurrency}: captions/s, p50 and p99 latency, after a
+ *       warm-up at that concurrency.
+ *   <li>Peak RSS of the application (VmHWM), and with {@code bench.soak-seconds} > 0 a soak at the
+ *       highest concurrency sampling its RSS.
+ * </ol>
+ *
+ * Every request goes to 127.0.0.1. Settings are system properties: bench.seconds (15 per
+ * concurrency), bench.warmup-seconds (5), bench.concurrency (1,4,16), bench.starts (3),
+ * bench.soak-seconds (0), bench.app-jvm-options (-Xmx1g), bench.intra-op-threads (0: ONNX Runtime's
+ * default, as the application's), bench.out (target/benchmark.json).
+ */
+public final class Benchmark {
+    private static final Path MODEL = TinyReference.MODEL_DIR;
+    private static final int IMAGES = 30;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final int seconds = Integer.getInteger("bench.seconds", 15);
+    private final int warmUpSeconds = Integer.getInteger("bench.warmup-seconds", 5);
+    private final int[] levels = Arrays.stream(System.getProperty("bench.concurrency", "1,4,16").split(","))
+            .map(String::trim).mapToInt(Integer::parseInt).toArray();
+    private final int starts = Integer.getInteger("bench.starts", 3);
+    private final int soakSeconds = Integer.getInteger("bench.soak-seconds", 0);
+    private final List<String> appJvmOptions = List.of(System.getProperty("bench.app-jvm-options", "-Xmx1g").trim().split("\\s+"));
+    private final Path out = Path.of(System.getProperty("bench.out", "target/benchmark.json"));
+    /** ONNX Runtime threads per operator for the bare model and the application alike; 0 = one per core. */
+    private final int intraOpThreads = Integer.getInteger("bench.intra-op-threads", 0);
+    private final SessionSettings sessions = new SessionSettings(intraOpThreads, 0);
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+
+    public static void main(String[] args) throws Exception {
+        new Benchmark().run();
+        // the image server's and the HTTP client's threads
+        System.exit(0);
+    }
+
+    private static void progress(String format, Object... args) {
+        System.err.printf("[bench] " + format + "%n", args);
+    }
+
+    private void run() throws Exception {
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("when", Instant.now().toString());
+        report.put("machine", Machine.describe());
+        report.put("images", IMAGES + " drawings of src/test/resources/tiny-reference (303x259 PNG), default prompt and options");
+
+        Map<String, Object> bare = bareModel();
+        report.put("bare", bare);
+        double bareMs = (double) bare.get("msPerCaption");
+
+        ImageServer images = ImageServer.get();
+        List<String> urls = new ArrayList<>();
+        for (int i = 0; i < IMAGES; i++) {
+            urls.add(images.image("tiny-reference/scene-%02d.png".formatted(i)));
+        }
+
+        List<Long> readyMillis = new ArrayList<>();
+        AppProcess app = null;
+        for (int i = 0; i < starts; i++) {
+            if (app != null) {
+                app.close();
+                app.waitForExit(30);
+            }
+            long t0 = System.nanoTime();
+            app = AppProcess.startQuietly(appJvmOptions, "captionfn.fetch.allow-private-addresses=true",
+                    "captionfn.model.intra-op-threads=" + intraOpThreads);
+            awaitReady(app);
+            readyMillis.add((System.nanoTime() - t0) / 1_000_000);
+            progress("start %d: ready after %d ms", i + 1, readyMillis.get(readyMillis.size() - 1));
+        }
+        report.put("startupToReadyMs", Map.of("each", readyMillis,
+                "median", readyMillis.stream().sorted().toList().get(readyMillis.size() / 2)));
+
+        try (AppProcess running = app) {
+            URI caption = URI.create(running.baseUrl() + "/caption");
+            List<Map<String, Object>> endToEnd = new ArrayList<>();
+            for (int c : levels) {
+                load(caption, urls, c, warmUpSeconds, null);
+                Map<String, Object> level = load(caption, urls, c, seconds, null);
+                endToEnd.add(level);
+                progress("concurrency %d: %s", c, level);
+            }
+            report.put("endToEnd", endToEnd);
+            Map<String, Object> first = endToEnd.get(0);
+            Map<String, Object> last = endToEnd.get(endToEnd.size() - 1);
+            Map<String, Object> ratios = new LinkedHashMap<>();
+            ratios.put("overheadAtConcurrency" + first.get("concurrency"), round((double) first.get("msPerCaption") / bareMs, 3));
+            ratios.put("overheadP50AtConcurrency" + first.get("concurrency"), round((double) first.get("p50Ms") / bareMs, 3));
+            ratios.put("captionsPerSecond" + last.get("concurrency") + "vs" + first.get("concurrency"),
+                    round((double) last.get("captionsPerSecond") / (double) first.get("captionsPerSecond"), 2));
+            ratios.put("captionsPerSecond" + last.get("concurrency") + "vsBare",
+                    round((double) last.get("captionsPerSecond") / (1000 / bareMs), 2));
+            report.put("ratios", ratios);
+            report.put("app", Map.of(
+                    "jvmOptions", appJvmOptions,
+                    "peakRssMb", Machine.rssMb(running.pid(), "VmHWM"),
+                    "rssNowMb", Machine.rssMb(running.pid(), "VmRSS")));
+            if (soakSeconds > 0) {
+                report.put("soak", soak(caption, urls, running.pid(), levels[levels.length - 1]));
+            }
+        }
+
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        String text = json.writeValueAsString(report);
+        Files.createDirectories(out.toAbsolutePath().getParent());
+        Files.writeString(out, text + "\n");
+        System.out.println(text);
+        progress("written to %s", out);
+    }
+
+    private Map<String, Object> bareModel() throws Exception {
+        try (LoadedModel model = LoadedModel.load(MODEL, sessions)) {
+            ImageDecoder decoder = new ImageDecoder();
+            String prompt = model.manifest().prompt();
+            List<VisionLanguageModel.Input> inputs = new ArrayList<>();
+            for (int i = 0; i < IMAGES; i++) {
+                var image = decoder.decode(TinyReference.bytes("tiny-reference/scene-%02d.png".formatted(i)), 40_000_000);
+                inputs.add(new VisionLanguageModel.Input(model.preprocessor().toPixelValues(image),
+                        model.qformerTokenizer().encode(List.of(prompt)).idsOf(0), model.llmTokenizer().encodePrompt(prompt),
+                        model.manifest().generation()));
+            }
+            try (BareModelLoop loop = BareModelLoop.prepare(model, sessions, inputs)) {
+                long warmUntil = System.nanoTime() + Duration.ofSeconds(warmUpSeconds).toNanos();
+                for (int i = 0; System.nanoTime() < warmUntil || i < loop.size(); i++) {
+                    loop.caption(i);
+                }
+                long[] each = new long[1_000_000];
+                int n = 0;
+                long start = System.nanoTime();
+                long until = start + Duration.ofSeconds(seconds).toNanos();
+                for (long t = start; t < until || n % loop.size() != 0; ) {
+                    loop.caption(n);
+                    long now = System.nanoTime();
+                    each[n++] = now - t;
+                    t = now;
+                }
+                double elapsedMs = (System.nanoTime() - start) / 1e6;
+                Map<String, Object> bare = new LinkedHashMap<>();
+                bare.put("captions", n);
+                bare.put("msPerCaption", round(elapsedMs / n, 3));
+                bare.put("p50Ms", percentileMs(Arrays.copyOf(each, n), 50));
+                bare.put("beams", model.manifest().generation().numBeams());
+                bare.put("meanDecoderStepsAfterPrefill",
+                        round(loop.traces().stream().mapToInt(t -> t.rowsPerStep().length).average().orElse(0), 2));
+                bare.put("intraOpThreads", intraOpThreads == 0 ? "one per core (ONNX Runtime's default), as the application" : intraOpThreads);
+                bare.put("searchPathMsPerCaption", searchPath(model, inputs));
+                progress("bare model: %s", bare);
+                return bare;
+            }
+        }
+    }
+
+    /**
+     * The same captions through captionfn's own model code (VisionLanguageModel.generate: the
+     * search, the KV cache reordered, tensors made per step), one at a time, in this JVM: the part
+     * of the overhead that is not HTTP, fetching or image decoding.
+     */
+    private double searchPath(LoadedModel model, List<VisionLanguageModel.Input> inputs) {
+        long warmUntil = System.nanoTime() + Duration.ofSeconds(warmUpSeconds).toNanos();
+        for (int i = 0; System.nanoTime() < warmUntil || i < inputs.size(); i++) {
+            model.model().generate(List.of(inputs.get(i % inputs.size())));
+        }
+        int n = 0;
+        long start = System.nanoTime();
+        long until = start + Duration.ofSeconds(seconds).toNanos();
+        while (System.nanoTime() < until || n % inputs.size() != 0) {
+            model.model().generate(List.of(inputs.get(n++ % inputs.size())));
+        }
+        return round((System.nanoTime() - start) / 1e6 / n, 3);
+    }
+
+    private void awaitReady(AppProcess app) throws Exception {
+        URI ready = URI.create(app.baseUrl() + "/q/health/ready");
+        long until = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+        while (System.nanoTime() < until) {
+            try {
+                if (http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(20);
+        }
+        throw new IllegalStateException("the application never became ready:\n" + app.log());
+    }
+
+    /**
+     * {@code clients} threads, each sending one request after the other for {@code forSeconds};
+     * {@code every10s}, when given, runs every 10 s meanwhile (the soak's RSS samples).
+     */
+    private Map<String, Object> load(URI caption, List<String> urls, int clients, int forSeconds, Runnable every10s)
+            throws Exception {
+        AtomicInteger next = new AtomicInteger();
+        AtomicInteger errors = new AtomicInteger();
+        Map<String, double[]> stages = new ConcurrentHashMap<>();
+        long start = System.nanoTime();
+        long until = start + Duration.ofSeconds(forSeconds).toNanos();
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        List<Future<long[]>> workers = new ArrayList<>();
+        for (int w = 0; w < clients; w++) {
+            workers.add(pool.submit(() -> {
+                long[] latencies = new long[1 << 16];
+                int n = 0;
+                while (System.nanoTime() < until) {
+                    String url = urls.get(Math.floorMod(next.getAndIncrement(), urls.size()));
+                    HttpRequest request = HttpRequest.newBuilder(caption).header("Content-Type", "application/json")
+                            .POST(HttpRequest.BodyPublishers.ofString("{\"imageUrl\":\"" + url + "\"}")).build();
+                    long t0 = System.nanoTime();
+                    HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+                    long took = System.nanoTime() - t0;
+                    if (response.statusCode() != 200) {
+                        errors.incrementAndGet();
+                        continue;
+                    }
+                    JSON.readTree(response.body()).get("timings").fields().forEachRemaining(stage -> {
+                        double[] sum = stages.computeIfAbsent(stage.getKey(), k -> new double[2]);
+                        synchronized (sum) {
+                            sum[0] += stage.getValue().asDouble();
+                            sum[1]++;
+                        }
+                    });
+                    if (n == latencies.length) {
+                        latencies = Arrays.copyOf(latencies, 2 * n);
+                    }
+                    latencies[n++] = took;
+                }
+                return Arrays.copyOf(latencies, n);
+            }));
+        }
+        if (every10s != null) {
+            while (System.nanoTime() < until) {
+                Thread.sleep(Math.min(10_000, Math.max(1, (until - System.nanoTime()) / 1_000_000)));
+                every10s.run();
+            }
+        }
+        List<long[]> all = new ArrayList<>();
+        for (Future<long[]> f : workers) {
+            all.add(f.get());
+        }
+        double elapsedS = (System.nanoTime() - start) / 1e9;
+        pool.shutdown();
+        long[] latencies = all.stream().flatMapToLong(Arrays::stream).toArray();
+        Map<String, Object> level = new LinkedHashMap<>();
+        level.put("concurrency", clients);
+        level.put("captions", latencies.length);
+        level.put("errors", errors.get());
+        level.put("captionsPerSecond", round(latencies.length / elapsedS, 2));
+        // time per caption as a caller sees the machine's capacity: elapsed × clients / captions
+        level.put("msPerCaption", round(elapsedS * 1000 / latencies.length, 3));
+        level.put("p50Ms", percentileMs(latencies, 50));
+        level.put("p99Ms", percentileMs(latencies, 99));
+        // the application's own account of each request (CaptionResult.timings), averaged
+        Map<String, Double> means = new LinkedHashMap<>();
+        stages.forEach((stage, sum) -> means.put(stage.replace("Ms", ""), round(sum[0] / sum[1], 3)));
+        level.put("meanStagesMs", means);
+        return level;
+    }
+
+    private Map<String, Object> soak(URI caption, List<String> urls, long pid, int clients) throws Exception {
+        List<Long> samples = new ArrayList<>();
+        progress("soak: %d s at concurrency %d", soakSeconds, clients);
+        Map<String, Object> level = load(caption, urls, clients, soakSeconds, () -> samples.add(Machine.rssMb(pid, "VmRSS")));
+        Map<String, Object> soak = new LinkedHashMap<>();
+        soak.put("seconds", soakSeconds);
+        soak.put("load", level);
+        soak.put("rssMbEvery10s", samples);
+        // the first minute is warm-up: heap and arenas grow to their working size
+        int warm = Math.min(samples.size() - 1, 6);
+        long afterWarmUp = samples.get(Math.max(0, warm - 1));
+        long end = samples.get(samples.size() - 1);
+        soak.put("rssMbAfterWarmUp", afterWarmUp);
+        soak.put("rssMbAtEnd", end);
+        soak.put("endOverWarmUp", round((double) end / afterWarmUp, 3));
+        return soak;
+    }
+
+    private static double percentileMs(long[] nanos, int percentile) {
+        if (nanos.length == 0) {
+            return Double.NaN;
+        }
+        long[] sorted = nanos.clone();
+        Arrays.sort(sorted);
+        int index = (int) Math.ceil(percentile / 100.0 * sorted.length) - 1;
+        return round(sorted[Math.max(0, index)] / 1e6, 3);
+    }
+
+    static double round(double value, int digits) {
+        double scale = Math.pow(10, digits);
+        return Math.round(value * scale) / scale;
+    }
+}
