@@ -82,13 +82,13 @@ public final class MicroBatcher implements AutoCloseable {
             return result;
         }
         int rows = input.options().isGreedy() ? 1 : input.options().numBeams();
-        queue.add(new Job(input, rows, System.nanoTime(), result));
+        Job job = new Job(input, rows, System.nanoTime(), result);
+        queue.add(job);
+        if (closed && queue.remove(job)) {
+            // closed meanwhile, after the runner emptied the queue: nobody would run it
+            result.completeExceptionally(shuttingDown());
+        }
         return result;
-    }
-
-    /** Requests queued and not yet in a batch. */
-    public int queued() {
-        return queue.size();
     }
 
     private void runBatches() {

@@ -36,21 +36,28 @@ final class OnnxDecoderState implements DecoderState {
     private long[] nextPosition;
     private float[] logits;
     private int width;
+    /** Reused targets of {@link #gather}, one per layer's key and value. */
+    private final ByteBuffer[] gatherBuffers;
     /** The last decoder run, whose present tensors are the next step's past; null before prefill. */
     private OrtSession.Result present;
 
-    private OnnxDecoderState(OnnxGraphs graphs, OrtSession.RunOptions run) {
+    private OnnxDecoderState(OnnxGraphs graphs, OrtSession.RunOptions run, ByteBuffer[] gatherBuffers) {
         this.graphs = graphs;
         this.run = run;
+        this.gatherBuffers = gatherBuffers;
         var llm = graphs.manifest().llm();
         this.hidden = llm.hiddenSize();
         this.kvHeads = llm.kvHeads();
         this.headSize = llm.headSize();
     }
 
-    static OnnxDecoderState prefill(OnnxGraphs graphs, List<PrefillRow> batch, long padId, OrtSession.RunOptions run)
-            throws OrtException {
-        OnnxDecoderState state = new OnnxDecoderState(graphs, run);
+    /**
+     * @param gatherBuffers one slot per layer's key and value ({@link #scratch}); the state fills
+     *     and grows them, and they may serve the next batch once this state is closed
+     */
+    static OnnxDecoderState prefill(OnnxGraphs graphs, List<PrefillRow> batch, long padId, OrtSession.RunOptions run,
+            ByteBuffer[] gatherBuffers) throws OrtException {
+        OnnxDecoderState state = new OnnxDecoderState(graphs, run, gatherBuffers);
         try {
             state.runPrefill(batch, padId);
             return state;
@@ -133,9 +140,9 @@ final class OnnxDecoderState implements DecoderState {
             boolean identity = r == rows && isIdentity(sourceRows);
             for (int i = 0; i < graphs.layers(); i++) {
                 inputs.put(graphs.pastKey(i), identity ? presentTensor(graphs.presentKey(i))
-                        : track(gathered, gather(presentTensor(graphs.presentKey(i)), sourceRows)));
+                        : track(gathered, gather(presentTensor(graphs.presentKey(i)), sourceRows, 2 * i)));
                 inputs.put(graphs.pastValue(i), identity ? presentTensor(graphs.presentValue(i))
-                        : track(gathered, gather(presentTensor(graphs.presentValue(i)), sourceRows)));
+                        : track(gathered, gather(presentTensor(graphs.presentValue(i)), sourceRows, 2 * i + 1)));
             }
             mask = newMask;
             nextPosition = newNext;
@@ -183,12 +190,10 @@ final class OnnxDecoderState implements DecoderState {
     }
 
     /** The rows of a [rows, kv, past, head] cache tensor, in the order given. */
-    private OnnxTensor gather(OnnxTensor cache, int[] sourceRows) throws OrtException {
+    private OnnxTensor gather(OnnxTensor cache, int[] sourceRows, int slot) throws OrtException {
         int rowSize = kvHeads * pastLength * headSize;
         FloatBuffer src = cache.getFloatBuffer();
-        // direct and in native order, so that ONNX Runtime reads it in place rather than copying it again
-        FloatBuffer dst = ByteBuffer.allocateDirect(sourceRows.length * rowSize * Float.BYTES)
-                .order(ByteOrder.nativeOrder()).asFloatBuffer();
+        FloatBuffer dst = gatherBuffer(slot, sourceRows.length * rowSize);
         for (int i = 0; i < sourceRows.length; i++) {
             src.limit((sourceRows[i] + 1) * rowSize).position(sourceRows[i] * rowSize);
             dst.put(src);
@@ -196,6 +201,29 @@ final class OnnxDecoderState implements DecoderState {
         }
         dst.flip();
         return OnnxTensor.createTensor(graphs.env(), dst, new long[] {sourceRows.length, kvHeads, pastLength, headSize});
+    }
+
+    /** Empty slots for {@link #prefill}'s gather buffers. */
+    static ByteBuffer[] scratch(OnnxGraphs graphs) {
+        return new ByteBuffer[2 * graphs.layers()];
+    }
+
+    /**
+     * A direct buffer in native order, which ONNX Runtime reads in place rather than copying, kept
+     * per cache tensor and reused from step to step and batch to batch (a step's tensors are
+     * closed before the next step): allocating direct memory every step cost more than the copy
+     * itself. They grow to the largest batch's cache and stay that size.
+     */
+    private FloatBuffer gatherBuffer(int slot, int floats) {
+        ByteBuffer buffer = gatherBuffers[slot];
+        int bytes = floats * Float.BYTES;
+        if (buffer == null || buffer.capacity() < bytes) {
+            // room for the steps to come, whose past grows by one position each
+            buffer = ByteBuffer.allocateDirect(bytes + bytes / 2).order(ByteOrder.nativeOrder());
+            gatherBuffers[slot] = buffer;
+        }
+        buffer.clear().limit(bytes);
+        return buffer.slice().order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
     private static OnnxTensor track(List<OnnxTensor> owned, OnnxTensor t) {

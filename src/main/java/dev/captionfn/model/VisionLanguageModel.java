@@ -6,9 +6,11 @@ import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.generate.Generator;
 import dev.captionfn.generate.Search;
 import dev.captionfn.generate.TokenSpace;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * InstructBLIP's forward pass on ONNX Runtime for a batch of requests: the vision graph turns
@@ -32,6 +34,8 @@ public final class VisionLanguageModel implements AutoCloseable {
     private final OnnxGraphs graphs;
     private final ModelManifest manifest;
     private final long qformerPadId;
+    /** The decoder's gather buffers, kept between batches; taken by one generate at a time. */
+    private final AtomicReference<ByteBuffer[]> spareScratch = new AtomicReference<>();
 
     public VisionLanguageModel(OnnxGraphs graphs, long qformerPadId) {
         this.graphs = graphs;
@@ -71,12 +75,16 @@ public final class VisionLanguageModel implements AutoCloseable {
                         Arrays.copyOfRange(embeds, i * perRow, (i + 1) * perRow), inputs.get(i).promptIds()));
             }
             List<long[]> tokens;
-            try (OnnxDecoderState state = OnnxDecoderState.prefill(graphs, rows, manifest.llm().padId(), run)) {
+            ByteBuffer[] taken = spareScratch.getAndSet(null);
+            ByteBuffer[] scratch = taken != null ? taken : OnnxDecoderState.scratch(graphs);
+            try (OnnxDecoderState state = OnnxDecoderState.prefill(graphs, rows, manifest.llm().padId(), run, scratch)) {
                 TokenSpace space = new TokenSpace(
                         manifest.llm().eosIds().stream().mapToLong(Long::longValue).toArray(),
                         manifest.llm().vocabSize(), state.width());
                 List<Search> searches = inputs.stream().map(in -> Search.forOptions(in.options(), space)).toList();
                 tokens = Generator.run(state, searches, control::isWithdrawn);
+            } finally {
+                spareScratch.set(scratch);
             }
             return new Output(tokens, t1 - t0, System.nanoTime() - t1);
         } catch (OrtException e) {
