@@ -33,6 +33,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * captionfn against its bare model, on this machine: run with {@code ./mvnw -B -Pbench verify}
@@ -121,9 +123,13 @@ public final class Benchmark {
         try (AppProcess running = app) {
             URI caption = URI.create(running.baseUrl() + "/caption");
             List<Map<String, Object>> endToEnd = new ArrayList<>();
+            URI metrics = URI.create(running.baseUrl() + "/q/metrics");
             for (int c : levels) {
                 load(caption, urls, c, warmUpSeconds, null);
+                double[] before = batchSumAndCount(metrics);
                 Map<String, Object> level = load(caption, urls, c, seconds, null);
+                double[] after = batchSumAndCount(metrics);
+                level.put("meanRequestsPerBatch", round((after[0] - before[0]) / (after[1] - before[1]), 2));
                 endToEnd.add(level);
                 progress("concurrency %d: %s", c, level);
             }
@@ -301,6 +307,22 @@ public final class Benchmark {
         stages.forEach((stage, sum) -> means.put(stage.replace("Ms", ""), round(sum[0] / sum[1], 3)));
         level.put("meanStagesMs", means);
         return level;
+    }
+
+    /** The application's captionfn_batch_requests summary: [sum, count]. */
+    private static double[] batchSumAndCount(URI metrics) throws IOException {
+        HttpURLConnection c = (HttpURLConnection) metrics.toURL().openConnection();
+        String text;
+        try (InputStream in = c.getInputStream()) {
+            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+        double[] sumAndCount = new double[2];
+        String[] names = {"captionfn_batch_requests_sum", "captionfn_batch_requests_count"};
+        for (int i = 0; i < 2; i++) {
+            Matcher m = Pattern.compile("(?m)^" + names[i] + "(?:\\{[^}]*})? ([0-9.Ee+-]+)$").matcher(text);
+            sumAndCount[i] = m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
+        }
+        return sumAndCount;
     }
 
     private record Answer(int status, byte[] body) {}
