@@ -162,7 +162,10 @@ public interface CaptionfnConfig {
 
         Retry retry();
 
-        /** Transient failures (timeouts, 5xx from the image server, overload) are retried, then dead-lettered. */
+        /**
+         * Transient failures (timeouts, 5xx from the image server, the deadline, a model failure)
+         * are retried, then dead-lettered. Overload is not one: a record waits for a place.
+         */
         interface Retry {
             /** Attempts after the first one. */
             @WithDefault("3")
