@@ -75,7 +75,8 @@ public final class OnnxGraphs implements AutoCloseable {
         }
     }
 
-    private static OrtSession open(OrtEnvironment env, Path dir, ModelManifest.GraphSpec spec, SessionSettings settings) {
+    /** One graph's session with captionfn's options (the benchmark's bare loop opens its own this way). */
+    static OrtSession open(OrtEnvironment env, Path dir, ModelManifest.GraphSpec spec, SessionSettings settings) {
         Path file = ModelFiles.resolve(dir, spec.file());
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);

@@ -35,42 +35,16 @@ public final class BareModelLoop implements AutoCloseable {
     private final OrtSession embed;
     private final OrtSession decoder;
     private final List<PreparedCaption> captions = new ArrayList<>();
-    private final String[] pastKeys;
-    private final String[] pastValues;
-    private final String[] presentKeys;
-    private final String[] presentValues;
+    /** captionfn's own sessions, which recorded the traces and name the decoder's tensors. */
+    private final OnnxGraphs graphs;
 
-    private BareModelLoop(Path dir, ModelManifest manifest, SessionSettings settings) throws OrtException {
+    private BareModelLoop(OnnxGraphs graphs, Path dir, ModelManifest manifest, SessionSettings settings) {
+        this.graphs = graphs;
         this.manifest = manifest;
-        int layers = manifest.llm().layers();
-        var d = manifest.graphs().decoder();
-        pastKeys = new String[layers];
-        pastValues = new String[layers];
-        presentKeys = new String[layers];
-        presentValues = new String[layers];
-        for (int i = 0; i < layers; i++) {
-            pastKeys[i] = GraphContract.layerName(manifest, d, true, GraphContract.PAST_KEY, i);
-            pastValues[i] = GraphContract.layerName(manifest, d, true, GraphContract.PAST_VALUE, i);
-            presentKeys[i] = GraphContract.layerName(manifest, d, false, GraphContract.PRESENT_KEY, i);
-            presentValues[i] = GraphContract.layerName(manifest, d, false, GraphContract.PRESENT_VALUE, i);
-        }
-        this.vision = open(dir, manifest.graphs().vision(), settings);
-        this.embed = open(dir, manifest.graphs().embed(), settings);
-        this.decoder = open(dir, manifest.graphs().decoder(), settings);
-    }
-
-    /** Sessions made as captionfn makes them ({@link OnnxGraphs}), from the same files and settings. */
-    private OrtSession open(Path dir, ModelManifest.GraphSpec spec, SessionSettings settings) throws OrtException {
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            if (settings.intraOpThreads() > 0) {
-                options.setIntraOpNumThreads(settings.intraOpThreads());
-            }
-            if (settings.interOpThreads() > 0) {
-                options.setInterOpNumThreads(settings.interOpThreads());
-            }
-            return env.createSession(ModelFiles.resolve(dir, spec.file()).toString(), options);
-        }
+        // sessions of its own, made as captionfn makes them, so that nothing is shared with the traced run
+        this.vision = OnnxGraphs.open(env, dir, manifest.graphs().vision(), settings);
+        this.embed = OnnxGraphs.open(env, dir, manifest.graphs().embed(), settings);
+        this.decoder = OnnxGraphs.open(env, dir, manifest.graphs().decoder(), settings);
     }
 
     /**
@@ -79,11 +53,10 @@ public final class BareModelLoop implements AutoCloseable {
      */
     public static BareModelLoop prepare(LoadedModel model, SessionSettings settings, List<VisionLanguageModel.Input> inputs)
             throws OrtException {
-        BareModelLoop loop = new BareModelLoop(model.dir(), model.manifest(), settings);
-        try (OnnxGraphs graphs = OnnxGraphs.load(model.dir(), model.manifest(), settings)) {
-            for (VisionLanguageModel.Input input : inputs) {
-                loop.captions.add(loop.new PreparedCaption(input, trace(graphs, model, input)));
-            }
+        OnnxGraphs graphs = OnnxGraphs.load(model.dir(), model.manifest(), settings);
+        BareModelLoop loop = new BareModelLoop(graphs, model.dir(), model.manifest(), settings);
+        for (VisionLanguageModel.Input input : inputs) {
+            loop.captions.add(loop.new PreparedCaption(input, trace(graphs, model, input)));
         }
         return loop;
     }
@@ -213,15 +186,15 @@ public final class BareModelLoop implements AutoCloseable {
             long[] shape = {rows, llm.kvHeads(), length, llm.headSize()};
             int size = rows * llm.kvHeads() * length * llm.headSize();
             for (int i = 0; i < llm.layers(); i++) {
-                past.put(pastKeys[i], own(OnnxTensor.createTensor(env, FloatBuffer.allocate(size), shape)));
-                past.put(pastValues[i], own(OnnxTensor.createTensor(env, FloatBuffer.allocate(size), shape)));
+                past.put(graphs.pastKey(i), own(OnnxTensor.createTensor(env, FloatBuffer.allocate(size), shape)));
+                past.put(graphs.pastValue(i), own(OnnxTensor.createTensor(env, FloatBuffer.allocate(size), shape)));
             }
             return past;
         }
 
         void run() throws OrtException {
-            var graphs = manifest.graphs();
-            var d = graphs.decoder();
+            var specs = manifest.graphs();
+            var d = specs.decoder();
             var llm = manifest.llm();
             int queries = manifest.qformer().queryTokens();
             int hidden = llm.hiddenSize();
@@ -242,14 +215,16 @@ public final class BareModelLoop implements AutoCloseable {
             }
             try {
                 for (int s = 0; s < trace.rowsPerStep().length; s++) {
-                    try (OrtSession.Result stepEmbeds = embed.run(Map.of(graphs.embed().input(GraphContract.INPUT_IDS), stepIds.get(s)))) {
+                    try (OrtSession.Result stepEmbeds = embed.run(Map.of(specs.embed().input(GraphContract.INPUT_IDS), stepIds.get(s)))) {
                         Map<String, OnnxTensor> inputs = new HashMap<>();
                         Map<String, OnnxTensor> widened = widenedPasts.get(s);
                         for (int i = 0; i < llm.layers(); i++) {
-                            inputs.put(pastKeys[i], widened != null ? widened.get(pastKeys[i])
-                                    : (OnnxTensor) present.get(presentKeys[i]).orElseThrow());
-                            inputs.put(pastValues[i], widened != null ? widened.get(pastValues[i])
-                                    : (OnnxTensor) present.get(presentValues[i]).orElseThrow());
+                            String key = graphs.pastKey(i);
+                            String value = graphs.pastValue(i);
+                            inputs.put(key, widened != null ? widened.get(key)
+                                    : (OnnxTensor) present.get(graphs.presentKey(i)).orElseThrow());
+                            inputs.put(value, widened != null ? widened.get(value)
+                                    : (OnnxTensor) present.get(graphs.presentValue(i)).orElseThrow());
                         }
                         inputs.put(d.input(GraphContract.INPUTS_EMBEDS), (OnnxTensor) stepEmbeds.get(0));
                         inputs.put(d.input(GraphContract.ATTENTION_MASK), stepMasks.get(s));
@@ -273,5 +248,6 @@ public final class BareModelLoop implements AutoCloseable {
         vision.close();
         embed.close();
         decoder.close();
+        graphs.close();
     }
 }
