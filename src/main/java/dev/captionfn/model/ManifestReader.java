@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Reads model.json into a {@link ModelManifest}. Parsed by hand over Jackson's tree rather than
@@ -99,7 +100,44 @@ public final class ManifestReader {
     private ModelManifest.GraphSpec graph(JsonNode graphs, String name) {
         String path = "graphs." + name;
         JsonNode g = object(graphs, path);
-        return new ModelManifest.GraphSpec(fileRef(graphs, path), names(g, path + ".inputs"), names(g, path + ".outputs"));
+        ModelManifest.FileRef file = fileRef(graphs, path);
+        return new ModelManifest.GraphSpec(file, data(g, path, file), names(g, path + ".inputs"), names(g, path + ".outputs"));
+    }
+
+    /**
+     * A graph's external data files (absent or empty: none). ONNX Runtime looks for them relative to
+     * the graph file, so each must sit in the graph's directory.
+     */
+    private List<ModelManifest.FileRef> data(JsonNode graph, String graphPath, ModelManifest.FileRef graphFile) {
+        String path = graphPath + ".data";
+        JsonNode node = graph.get("data");
+        if (node == null || node.isNull()) {
+            return List.of();
+        }
+        if (!node.isArray()) {
+            throw fail(path + " must be an array of {\"file\", \"sha256\"} objects");
+        }
+        Path graphDir = directoryOf(graphFile.file());
+        List<ModelManifest.FileRef> out = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            String itemPath = path + "[" + i + "]";
+            JsonNode item = node.get(i);
+            if (!item.isObject()) {
+                throw fail(itemPath + " must be an object");
+            }
+            ModelManifest.FileRef ref = fileRefAt(item, itemPath);
+            if (!Objects.equals(directoryOf(ref.file()), graphDir)) {
+                throw fail(itemPath + ".file '" + ref.file() + "' must be in the same directory as "
+                        + graphPath + ".file '" + graphFile.file()
+                        + "': ONNX Runtime reads a graph's external data from the graph's directory");
+            }
+            out.add(ref);
+        }
+        return List.copyOf(out);
+    }
+
+    private static Path directoryOf(String file) {
+        return Path.of(file).normalize().getParent();
     }
 
     private Map<String, String> names(JsonNode parent, String path) {
@@ -115,7 +153,11 @@ public final class ManifestReader {
     }
 
     private ModelManifest.FileRef fileRef(JsonNode parent, String path) {
-        JsonNode node = object(parent, path);
+        return fileRefAt(object(parent, path), path);
+    }
+
+    /** A {"file", "sha256"} object already found at {@code path}. */
+    private ModelManifest.FileRef fileRefAt(JsonNode node, String path) {
         String name = text(node, path + ".file");
         if (name.startsWith("/") || name.contains("..")) {
             throw fail(path + ".file must be a path inside the model directory, was '" + name + "'");

@@ -1,6 +1,7 @@
 package dev.captionfn.model;
 
 import dev.captionfn.generate.GenerationOptions;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -46,10 +47,17 @@ public record ModelManifest(
             int headSize) {}
 
     /**
-     * One ONNX graph: its file and the tensor names it uses, by role. Per-layer names carry
-     * {@code {i}} for the layer index.
+     * One ONNX graph: its file, its external data files and the tensor names it uses, by role.
+     * Per-layer names carry {@code {i}} for the layer index.
+     *
+     * @param data the ONNX external data files that hold the weights of a graph over 2 GB, in the
+     *     graph's own directory (ONNX Runtime reads them relative to the graph); empty for none
      */
-    public record GraphSpec(FileRef file, Map<String, String> inputs, Map<String, String> outputs) {
+    public record GraphSpec(FileRef file, List<FileRef> data, Map<String, String> inputs, Map<String, String> outputs) {
+        public GraphSpec {
+            data = List.copyOf(data);
+        }
+
         public String input(String role) {
             return inputs.get(role);
         }
@@ -59,12 +67,19 @@ public record ModelManifest(
         }
     }
 
-    public record Graphs(GraphSpec vision, GraphSpec embed, GraphSpec decoder) {}
+    public record Graphs(GraphSpec vision, GraphSpec embed, GraphSpec decoder) {
+        public List<GraphSpec> all() {
+            return List.of(vision, embed, decoder);
+        }
+    }
 
-    /** Every file the manifest names, for presence and hash checks. */
+    /** Every file the manifest names, graphs' external data included, for presence and hash checks. */
     public List<FileRef> files() {
-        return List.of(
-                qformer.tokenizer(), llm.tokenizer(),
-                graphs.vision().file(), graphs.embed().file(), graphs.decoder().file());
+        List<FileRef> files = new ArrayList<>(List.of(qformer.tokenizer(), llm.tokenizer()));
+        for (GraphSpec graph : graphs.all()) {
+            files.add(graph.file());
+            files.addAll(graph.data());
+        }
+        return List.copyOf(files);
     }
 }

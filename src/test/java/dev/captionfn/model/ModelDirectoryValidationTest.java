@@ -1,14 +1,20 @@
 package dev.captionfn.model;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.captionfn.generate.GenerationOptions;
+import dev.captionfn.image.ImageDecoder;
 import dev.captionfn.testing.TinyReference;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -39,6 +45,25 @@ class ModelDirectoryValidationTest {
         Path model = copyOfTinyModel();
         ObjectNode root = (ObjectNode) JSON.readTree(model.resolve("model.json").toFile());
         edit.accept(root);
+        JSON.writeValue(model.resolve("model.json").toFile(), root);
+        return model;
+    }
+
+    /**
+     * The tiny model with its decoder split as exports over 2 GB are: decoder.onnx without weights
+     * plus decoder.onnx.data (src/test/resources/external-data-model), the data file placed at
+     * {@code dataFile} and listed under graphs.decoder.data with its sha256.
+     */
+    private Path withExternalDataDecoder(String dataFile) throws IOException {
+        Path model = copyOfTinyModel();
+        Files.write(model.resolve("decoder.onnx"), TinyReference.bytes("external-data-model/decoder.onnx"));
+        Path data = model.resolve(dataFile);
+        Files.createDirectories(data.getParent());
+        Files.write(data, TinyReference.bytes("external-data-model/decoder.onnx.data"));
+        ObjectNode root = (ObjectNode) JSON.readTree(model.resolve("model.json").toFile());
+        ObjectNode decoder = (ObjectNode) root.at("/graphs/decoder");
+        decoder.put("sha256", ModelFiles.sha256(model.resolve("decoder.onnx")));
+        decoder.putArray("data").addObject().put("file", dataFile).put("sha256", ModelFiles.sha256(data));
         JSON.writeValue(model.resolve("model.json").toFile(), root);
         return model;
     }
@@ -137,5 +162,94 @@ class ModelDirectoryValidationTest {
     void aGraphInputNothingFeedsIsReported() throws IOException {
         Path model = withManifest(m -> ((ObjectNode) m.get("llm")).put("layers", 1));
         assertMentions(failure(model), "decoder.onnx", "past_key_values.1.key", "nothing would feed it");
+    }
+
+    @Test
+    void aGraphSplitIntoExternalDataLoadsAndCaptionsAsTheSingleFileGraphDoes() throws IOException {
+        Path model = withExternalDataDecoder("decoder.onnx.data");
+        try (LoadedModel m = LoadedModel.load(model, new SessionSettings(1, 1))) {
+            assertEquals(List.of(new ModelManifest.FileRef("decoder.onnx.data",
+                    ModelFiles.sha256(model.resolve("decoder.onnx.data")))), m.manifest().graphs().decoder().data());
+            assertTrue(m.manifest().files().contains(m.manifest().graphs().decoder().data().get(0)),
+                    "files() must list the external data for the checks and the embedded copy");
+            TinyReference.Case c = TinyReference.cases().get(0);
+            GenerationOptions beam = m.manifest().generation();
+            GenerationOptions greedy = new GenerationOptions(1, beam.maxNewTokens(), beam.minNewTokens(),
+                    beam.repetitionPenalty(), beam.lengthPenalty(), beam.earlyStopping());
+            var image = new ImageDecoder().decode(TinyReference.bytes(c.resource()), 1_000_000);
+            var input = new VisionLanguageModel.Input(m.preprocessor().toPixelValues(image), c.qformerIds(),
+                    c.promptIds(), greedy);
+            long[] got = m.model().generate(List.of(input)).tokens().get(0);
+            assertArrayEquals(c.greedyIds(), got, c.image() + " " + c.instruction());
+            assertEquals(c.greedyText(), m.llmTokenizer().decode(got));
+        }
+    }
+
+    @Test
+    void anEmptyDataArrayMeansNoExternalData() throws IOException {
+        Path model = withManifest(m -> ((ObjectNode) m.at("/graphs/decoder")).putArray("data"));
+        assertEquals(List.of(), ManifestReader.read(model).graphs().decoder().data());
+    }
+
+    @Test
+    void anExternalDataFileWhoseSha256DiffersIsNamedWithBothHashes() throws IOException {
+        Path model = withExternalDataDecoder("decoder.onnx.data");
+        byte[] data = Files.readAllBytes(model.resolve("decoder.onnx.data"));
+        data[data.length / 2] ^= 1;
+        Files.write(model.resolve("decoder.onnx.data"), data);
+        assertMentions(failure(model), "decoder.onnx.data", "sha256 mismatch", "model.json says");
+    }
+
+    @Test
+    void aMissingExternalDataFileIsNamed() throws IOException {
+        Path model = withExternalDataDecoder("decoder.onnx.data");
+        Files.delete(model.resolve("decoder.onnx.data"));
+        assertMentions(failure(model), "decoder.onnx.data", "missing");
+    }
+
+    @Test
+    void externalDataOutsideItsGraphsDirectoryIsRefused() throws IOException {
+        Path model = withExternalDataDecoder("weights/decoder.onnx.data");
+        assertMentions(failure(model), "model.json", "graphs.decoder.data[0].file 'weights/decoder.onnx.data'",
+                "same directory as graphs.decoder.file 'decoder.onnx'");
+    }
+
+    @Test
+    void aDataFieldThatIsNotAnArrayIsNamedByItsPath() throws IOException {
+        Path model = withManifest(m -> ((ObjectNode) m.at("/graphs/decoder")).putObject("data")
+                .put("file", "decoder.onnx.data").put("sha256", "0".repeat(64)));
+        assertMentions(failure(model), "model.json", "graphs.decoder.data must be an array");
+    }
+
+    @Test
+    void anExternalDataEntryWithABadSha256IsNamedByItsIndex() throws IOException {
+        Path model = withManifest(m -> {
+            ArrayNode data = ((ObjectNode) m.at("/graphs/vision")).putArray("data");
+            data.addObject().put("file", "vision.onnx.data").put("sha256", "0".repeat(64));
+            data.addObject().put("file", "vision.onnx.data.1").put("sha256", "ABC");
+        });
+        assertMentions(failure(model), "model.json", "graphs.vision.data[1].sha256 must be 64 lowercase hex digits",
+                "'ABC'");
+    }
+
+    @Test
+    void anExternalDataEntryThatIsNotAnObjectIsNamedByItsIndex() throws IOException {
+        Path model = withManifest(m -> ((ObjectNode) m.at("/graphs/embed")).putArray("data").add("embed.onnx.data"));
+        assertMentions(failure(model), "model.json", "graphs.embed.data[0] must be an object");
+    }
+
+    @Test
+    void anExternalDataFileOutsideTheModelDirectoryIsRefused() throws IOException {
+        Path model = withManifest(m -> ((ObjectNode) m.at("/graphs/decoder")).putArray("data").addObject()
+                .put("file", "../decoder.onnx.data").put("sha256", "0".repeat(64)));
+        assertMentions(failure(model), "model.json",
+                "graphs.decoder.data[0].file must be a path inside the model directory");
+    }
+
+    @Test
+    void anExternalDataEntryWithoutSha256IsNamedByItsPath() throws IOException {
+        Path model = withManifest(m -> ((ObjectNode) m.at("/graphs/decoder")).putArray("data").addObject()
+                .put("file", "decoder.onnx.data"));
+        assertMentions(failure(model), "model.json", "graphs.decoder.data[0].sha256 is missing");
     }
 }
