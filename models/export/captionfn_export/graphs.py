@@ -1,0 +1,225 @@
+"""The three graphs of the model-directory contract, cut out of an HF InstructBLIP / BLIP-2 model
+and traced with torch.onnx.export (TorchScript exporter).
+
+The wrappers call the HF submodules the way HF's own generate() does (vision_model → its
+post-LayerNorm output → Q-Former with the learned queries, the instruction for InstructBLIP →
+the first num_query_tokens outputs → language_projection), so that they hold across transformers
+versions whose generate() differs in how it splices the queries into the prompt. Inputs and
+outputs are float32 whatever the weights are (the server feeds float32 and keeps a float32 KV
+cache); fp16 graphs cast inside.
+"""
+import glob
+import inspect
+import os
+import shutil
+
+import torch
+
+from . import manifest, progress
+
+# Above this, the graph's weights go to one external data file beside it (protobuf's 2 GB limit).
+EXTERNAL_DATA_BYTES = 1 << 30
+
+
+def _dtype(module):
+    return next(module.parameters()).dtype
+
+
+class VisionGraph(torch.nn.Module):
+    def __init__(self, model, reads_instruction: bool):
+        super().__init__()
+        self.vision_model = model.vision_model
+        self.qformer = model.qformer
+        self.query_tokens = model.query_tokens
+        self.projection = model.language_projection
+        self.reads_instruction = reads_instruction
+
+    def forward(self, pixel_values, qformer_input_ids=None, qformer_attention_mask=None):
+        image = self.vision_model(pixel_values=pixel_values.to(_dtype(self.vision_model)),
+                                  return_dict=True).last_hidden_state
+        # Newer transformers keep the Q-Former (and the queries) in fp32 inside an fp16 model.
+        image = image.to(_dtype(self.qformer))
+        image_mask = torch.ones(image.shape[:-1], dtype=torch.long, device=image.device)
+        queries = self.query_tokens.to(image.dtype).expand(image.shape[0], -1, -1)
+        if self.reads_instruction:
+            query_mask = torch.ones(queries.shape[:-1], dtype=torch.long, device=image.device)
+            out = self.qformer(input_ids=qformer_input_ids,
+                               attention_mask=torch.cat([query_mask, qformer_attention_mask], dim=1),
+                               query_embeds=queries, encoder_hidden_states=image,
+                               encoder_attention_mask=image_mask, return_dict=True)
+        else:
+            out = self.qformer(query_embeds=queries, encoder_hidden_states=image,
+                               encoder_attention_mask=image_mask, return_dict=True)
+        query_output = out.last_hidden_state[:, : queries.shape[1], :]
+        return self.projection(query_output.to(self.projection.weight.dtype)).float()
+
+
+class EmbedGraph(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.embed = model.get_input_embeddings()
+
+    def forward(self, input_ids):
+        return self.embed(input_ids).float()
+
+
+def causal_lm(model):
+    """The language model with its head: model.language_model, or (in versions where that is the
+    bare decoder) the decoder and model.lm_head together."""
+    lm = model.language_model
+    if getattr(lm, "lm_head", None) is not None or not hasattr(model, "lm_head"):
+        return lm
+
+    class WithHead(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.decoder, self.lm_head = lm, model.lm_head
+
+        def forward(self, **kwargs):
+            out = self.decoder(**kwargs)
+            out.logits = self.lm_head(out.last_hidden_state)
+            return out
+    return WithHead()
+
+
+def cache_in(pairs):
+    """Past keys and values as the language model takes them: a DynamicCache where transformers has
+    one (it also answers the legacy tuple indexing of older model code), else tuples."""
+    try:
+        from transformers.cache_utils import DynamicCache
+    except ImportError:
+        return tuple(pairs)
+    cache = DynamicCache()
+    for i, (k, v) in enumerate(pairs):
+        cache.update(k, v, i)
+    return cache
+
+
+def cache_out(cache):
+    """[(key, value)] per layer from whatever the model returned as its presents."""
+    if isinstance(cache, (tuple, list)):
+        return [(layer[0], layer[1]) for layer in cache]
+    if hasattr(cache, "layers"):  # transformers >= 4.56
+        return [(layer.keys, layer.values) for layer in cache.layers]
+    if hasattr(cache, "key_cache"):
+        return list(zip(cache.key_cache, cache.value_cache))
+    return [(layer[0], layer[1]) for layer in cache.to_legacy_cache()]
+
+
+class DecoderGraph(torch.nn.Module):
+    def __init__(self, model, layers: int):
+        super().__init__()
+        self.lm = causal_lm(model)
+        self.layers = layers
+        if "position_ids" not in inspect.signature(self.lm.forward).parameters:
+            raise RuntimeError(f"{type(self.lm).__name__}.forward takes no position_ids in this transformers "
+                               "version; the server feeds them (install the versions in requirements.txt)")
+
+    def forward(self, inputs_embeds, attention_mask, position_ids, *past):
+        dtype = _dtype(self.lm)
+        pairs = [(past[2 * i].to(dtype), past[2 * i + 1].to(dtype)) for i in range(self.layers)]
+        out = self.lm(inputs_embeds=inputs_embeds.to(dtype), attention_mask=attention_mask,
+                      position_ids=position_ids, past_key_values=cache_in(pairs), use_cache=True, return_dict=True)
+        presents = cache_out(out.past_key_values)
+        return (out.logits.float(), *[t.float() for pair in presents for t in pair])
+
+
+def llm_shape(model):
+    """(hidden_size, layers, kv_heads, head_size) of the language model, from its config."""
+    text = model.config.text_config
+    heads = text.num_attention_heads
+    hidden = model.get_input_embeddings().weight.shape[1]
+    head_size = getattr(text, "head_dim", None) or text.hidden_size // heads
+    return hidden, text.num_hidden_layers, getattr(text, "num_key_value_heads", None) or heads, head_size
+
+
+def decoder_names(layers):
+    inputs = ["inputs_embeds", "attention_mask", "position_ids"]
+    outputs = ["logits"]
+    for i in range(layers):
+        for kind in ("key", "value"):
+            inputs.append(manifest.DECODER_INPUTS["past_" + kind].replace("{i}", str(i)))
+            outputs.append(manifest.DECODER_OUTPUTS["present_" + kind].replace("{i}", str(i)))
+    return inputs, outputs
+
+
+def _export(module, args, path, input_names, output_names, dynamic_axes, opset):
+    kwargs = dict(input_names=input_names, output_names=output_names, dynamic_axes=dynamic_axes,
+                  opset_version=opset, do_constant_folding=True)
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        kwargs["dynamo"] = False  # the TorchScript exporter: dynamic axes as declared, opset <= 17 on torch 1.13
+    with torch.no_grad():
+        torch.onnx.export(module, args, path, **kwargs)
+
+
+def _finish(scratch_dir, file, out_dir):
+    """Moves a graph exported into scratch_dir to out_dir: one file when small, else the graph plus
+    one external data file ("<graph>.data") instead of the exporter's file per tensor. Returns the
+    data files written (relative names)."""
+    import onnx
+    src = os.path.join(scratch_dir, file)
+    size = sum(os.path.getsize(p) for p in glob.glob(os.path.join(scratch_dir, "*")))
+    dst = os.path.join(out_dir, file)
+    data = []
+    if size <= EXTERNAL_DATA_BYTES and not os.path.exists(os.path.join(scratch_dir, file + ".data")) \
+            and len(os.listdir(scratch_dir)) == 1:
+        shutil.move(src, dst)
+    else:
+        model = onnx.load(src, load_external_data=True)
+        location = file + ".data"
+        if os.path.exists(os.path.join(out_dir, location)):
+            os.remove(os.path.join(out_dir, location))  # onnx appends to an existing data file
+        onnx.save_model(model, dst, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=location, size_threshold=1024)
+        data.append(location)
+    shutil.rmtree(scratch_dir)
+    onnx.checker.check_model(dst)  # by path: works past 2 GB
+    return data
+
+
+def export_all(model, family: str, out_dir: str, opset: int, device, show_progress=True) -> dict:
+    """Writes vision.onnx, embed.onnx and decoder.onnx to out_dir; returns {graph: [data files]}."""
+    reads_instruction = family == "instructblip"
+    vision_cfg = model.config.vision_config
+    size = vision_cfg.image_size
+    hidden, layers, kv_heads, head_size = llm_shape(model)
+    b, t, p, s = 2, 5, 3, 4  # distinct sizes so that no two dynamic axes are confused while tracing
+    q_vocab = getattr(model.config.qformer_config, "vocab_size", 100)
+    data = {}
+    steps = ["vision", "embed", "decoder"]
+    with progress.bar(len(steps), "export graphs", "graph", enabled=show_progress) as bar:
+        for name in steps:
+            scratch = os.path.join(out_dir, f".export-{name}")
+            os.makedirs(scratch, exist_ok=True)
+            path = os.path.join(scratch, manifest.GRAPH_FILES[name])
+            if name == "vision":
+                pixels = torch.randn(b, 3, size, size, device=device)
+                if reads_instruction:
+                    ids = torch.randint(0, q_vocab, (b, t), device=device)
+                    args = (pixels, ids, torch.ones(b, t, dtype=torch.long, device=device))
+                    names = ["pixel_values", "qformer_input_ids", "qformer_attention_mask"]
+                    axes = {"pixel_values": {0: "batch"}, "qformer_input_ids": {0: "batch", 1: "text"},
+                            "qformer_attention_mask": {0: "batch", 1: "text"}}
+                else:
+                    args, names, axes = (pixels,), ["pixel_values"], {"pixel_values": {0: "batch"}}
+                axes["language_embeds"] = {0: "batch"}
+                _export(VisionGraph(model, reads_instruction), args, path, names, ["language_embeds"], axes, opset)
+            elif name == "embed":
+                vocab = model.get_input_embeddings().weight.shape[0]
+                _export(EmbedGraph(model), (torch.randint(0, vocab, (b, s), device=device),), path,
+                        ["input_ids"], ["inputs_embeds"],
+                        {"input_ids": {0: "batch", 1: "sequence"}, "inputs_embeds": {0: "batch", 1: "sequence"}}, opset)
+            else:
+                inputs, outputs = decoder_names(layers)
+                past = [torch.randn(b, kv_heads, p, head_size, device=device) for _ in range(2 * layers)]
+                args = (torch.randn(b, s, hidden, device=device),
+                        torch.ones(b, p + s, dtype=torch.long, device=device),
+                        torch.arange(p, p + s, device=device)[None].expand(b, -1).contiguous(), *past)
+                axes = {"inputs_embeds": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "total"},
+                        "position_ids": {0: "batch", 1: "sequence"}, "logits": {0: "batch", 1: "sequence"}}
+                axes.update({n: {0: "batch", 2: "past"} for n in inputs[3:]})
+                axes.update({n: {0: "batch", 2: "total"} for n in outputs[1:]})
+                _export(DecoderGraph(model, layers), args, path, inputs, outputs, axes, opset)
+            data[name] = _finish(scratch, manifest.GRAPH_FILES[name], out_dir)
+            bar.update(1)
+    return data

@@ -1,0 +1,265 @@
+"""model.json: what it holds, the family defaults it records, and the sha256 of every file.
+
+Standard library only, so that CI tests it without torch or transformers. The layout is the one
+models/README.md documents and dev.captionfn.model.ManifestReader reads.
+"""
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Optional
+
+from . import progress
+
+FORMAT = 1
+FILE_NAME = "model.json"
+QFORMER_TOKENIZER = "qformer/tokenizer.json"
+LLM_TOKENIZER = "llm/tokenizer.json"
+GRAPH_FILES = {"vision": "vision.onnx", "embed": "embed.onnx", "decoder": "decoder.onnx"}
+
+# Tensor names, by role, as a real export writes them (HF/optimum style); the graphs module names
+# the ONNX inputs and outputs with exactly these, and model.json maps roles to them.
+VISION_INPUTS = {"pixel_values": "pixel_values", "qformer_input_ids": "qformer_input_ids",
+                 "qformer_attention_mask": "qformer_attention_mask"}
+VISION_OUTPUTS = {"language_embeds": "language_embeds"}
+EMBED_INPUTS = {"input_ids": "input_ids"}
+EMBED_OUTPUTS = {"inputs_embeds": "inputs_embeds"}
+DECODER_INPUTS = {"inputs_embeds": "inputs_embeds", "attention_mask": "attention_mask",
+                  "position_ids": "position_ids",
+                  "past_key": "past_key_values.{i}.key", "past_value": "past_key_values.{i}.value"}
+DECODER_OUTPUTS = {"logits": "logits", "present_key": "present.{i}.key", "present_value": "present.{i}.value"}
+
+FAMILIES = ("instructblip", "blip2")
+# Both families are preprocessed as LAVIS's blip2 image processor / HF's BlipImageProcessor do.
+CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+@dataclass(frozen=True)
+class Generation:
+    """Default decoding options, with HF transformers' meaning; requests may override them."""
+    num_beams: int = 5
+    max_new_tokens: int = 30
+    min_new_tokens: int = 1
+    repetition_penalty: float = 1.5
+    length_penalty: float = 1.0
+    early_stopping: bool = False
+
+    def __post_init__(self):
+        for name in ("num_beams", "max_new_tokens", "min_new_tokens"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"generation.{name} must be a positive integer, was {getattr(self, name)!r}")
+        if self.min_new_tokens > self.max_new_tokens:
+            raise ValueError("generation.min_new_tokens must not exceed max_new_tokens")
+        if not self.repetition_penalty > 0:
+            raise ValueError("generation.repetition_penalty must be positive")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What a checkpoint family's reference (LAVIS, the mmpretrain caption configs) decodes with.
+
+    The token conventions are tokenizer strings, resolved to ids from the exported tokenizer.json,
+    so that a checkpoint with another vocabulary gets its own ids.
+    """
+    family: str
+    prompt: str
+    generation: Generation
+    qformer_max_length: int
+    bos_token: Optional[str]
+    eos_tokens: tuple
+    pad_token: str
+    image_size: int = 224
+
+    def __post_init__(self):
+        if self.family not in FAMILIES:
+            raise ValueError(f"family must be one of {FAMILIES}, was {self.family!r}")
+
+
+RECIPES = {
+    # LAVIS blip2_vicuna_instruct: the LLaMA tokenizer with bos = eos = unk = "</s>" (so "</s>" is
+    # put before the prompt) and generation stopping on "</s>"; LAVIS maps output id 0 (<unk>) to
+    # "</s>" before decoding, so id 0 is recorded as the pad id, which the server skips when
+    # decoding. Q-Former text: max_txt_len 128. Decoding: mmpretrain's
+    # instructblip-vicuna7b_3rdparty-zeroshot_caption config.
+    "instructblip-vicuna": Recipe(
+        family="instructblip",
+        prompt="Write a short description for the image.",
+        generation=Generation(num_beams=5, max_new_tokens=30, min_new_tokens=1,
+                              repetition_penalty=1.5, length_penalty=1.0),
+        qformer_max_length=128,
+        bos_token="</s>", eos_tokens=("</s>",), pad_token="<unk>"),
+    # LAVIS blip2_opt: the OPT tokenizer puts "</s>" before the prompt; generation stops on the
+    # newline token (LAVIS: self.eos_token_id = opt_tokenizer("\n", add_special_tokens=False)
+    # .input_ids[0]); the captioning prompt is "a photo of"; beam search 5, up to 30 new tokens,
+    # no repetition penalty.
+    "blip2-opt": Recipe(
+        family="blip2",
+        prompt="a photo of",
+        generation=Generation(num_beams=5, max_new_tokens=30, min_new_tokens=1,
+                              repetition_penalty=1.0, length_penalty=1.0),
+        qformer_max_length=128,
+        bos_token="</s>", eos_tokens=("\n",), pad_token="<pad>"),
+}
+
+
+def recipe_for(model_type: str, text_model_type: str) -> Recipe:
+    """The recipe for an HF config's model_type and its text_config.model_type."""
+    key = {("instructblip", "llama"): "instructblip-vicuna", ("blip-2", "opt"): "blip2-opt"}.get(
+        (model_type, text_model_type))
+    if key is None:
+        raise ValueError(f"no export recipe for {model_type} with a {text_model_type} language model "
+                         f"(supported: InstructBLIP with LLaMA/Vicuna, BLIP-2 with OPT)")
+    return RECIPES[key]
+
+
+@dataclass(frozen=True)
+class LlmSpec:
+    """The language model's token conventions and shape, as model.json's "llm" records them."""
+    bos_id: Optional[int]
+    eos_ids: tuple
+    pad_id: int
+    vocab_size: int
+    hidden_size: int
+    layers: int
+    kv_heads: int
+    head_size: int
+
+    def __post_init__(self):
+        if not self.eos_ids:
+            raise ValueError("llm.eos_ids must name at least one token")
+        for name in ("vocab_size", "hidden_size", "layers", "kv_heads", "head_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"llm.{name} must be positive, was {getattr(self, name)}")
+        for name, ids in (("bos_id", () if self.bos_id is None else (self.bos_id,)), ("eos_ids", self.eos_ids),
+                          ("pad_id", (self.pad_id,))):
+            for i in ids:
+                if not 0 <= i < self.vocab_size:
+                    raise ValueError(f"llm.{name} {i} is outside the vocabulary of {self.vocab_size}")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything model.json says, apart from the hashes (computed from the files on disk)."""
+    id: str
+    family: str
+    description: str
+    image_size: int
+    qformer_max_length: int
+    query_tokens: int
+    llm: LlmSpec
+    prompt: str
+    generation: Generation
+    # graph name -> external data files beside it (ONNX Runtime reads them relative to the graph)
+    graph_data: dict = field(default_factory=dict)
+    source: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.family not in FAMILIES:
+            raise ValueError(f"family must be one of {FAMILIES}, was {self.family!r}")
+        if not self.prompt.strip():
+            raise ValueError("prompt must not be blank")
+        unknown = set(self.graph_data) - set(GRAPH_FILES)
+        if unknown:
+            raise ValueError(f"external data for unknown graphs {sorted(unknown)}")
+
+
+def sha256_file(path, show_progress=False) -> str:
+    digest = hashlib.sha256()
+    size = os.path.getsize(path)
+    with open(path, "rb") as f, progress.bar(size, f"sha256 {os.path.basename(path)}", "B",
+                                             enabled=show_progress and size > (256 << 20)) as p:
+        while chunk := f.read(8 << 20):
+            digest.update(chunk)
+            p.update(len(chunk))
+    return digest.hexdigest()
+
+
+def _inside(model_dir, rel):
+    if os.path.isabs(rel) or ".." in rel.replace("\\", "/").split("/"):
+        raise ValueError(f"{rel!r} is not a path inside the model directory")
+    path = os.path.join(model_dir, rel)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: missing (model.json would name it)")
+    return path
+
+
+def _ref(model_dir, rel, show_progress):
+    return {"file": rel, "sha256": sha256_file(_inside(model_dir, rel), show_progress)}
+
+
+def to_json(spec: ModelSpec, model_dir: str, show_progress=False) -> dict:
+    """The model.json object for spec, hashing each file it names in model_dir."""
+    graphs = {}
+    roles = {"vision": (VISION_INPUTS, VISION_OUTPUTS), "embed": (EMBED_INPUTS, EMBED_OUTPUTS),
+             "decoder": (DECODER_INPUTS, DECODER_OUTPUTS)}
+    for name, file in GRAPH_FILES.items():
+        entry = _ref(model_dir, file, show_progress)
+        data = spec.graph_data.get(name, ())
+        for rel in data:
+            _inside(model_dir, rel)
+            if os.path.dirname(rel) != os.path.dirname(file):
+                raise ValueError(f"external data {rel!r} must sit beside its graph {file!r}")
+        if data:
+            entry["data"] = [_ref(model_dir, rel, show_progress) for rel in data]
+        inputs, outputs = roles[name]
+        if name == "vision" and spec.family == "blip2":
+            # BLIP-2's Q-Former reads no instruction: the graph has no qformer_* inputs.
+            inputs = {"pixel_values": inputs["pixel_values"]}
+        entry["inputs"], entry["outputs"] = dict(inputs), dict(outputs)
+        graphs[name] = entry
+    out = {
+        "format": FORMAT,
+        "id": spec.id,
+        "family": spec.family,
+        "description": spec.description,
+        "image": {"width": spec.image_size, "height": spec.image_size, "resample": "bicubic",
+                  "rescale": 1 / 255, "mean": list(CLIP_MEAN), "std": list(CLIP_STD)},
+        "qformer": {"tokenizer": _ref(model_dir, QFORMER_TOKENIZER, show_progress),
+                    "max_length": spec.qformer_max_length, "query_tokens": spec.query_tokens},
+        "llm": {"tokenizer": _ref(model_dir, LLM_TOKENIZER, show_progress),
+                **{k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(spec.llm).items()}},
+        "prompt": spec.prompt,
+        "generation": dataclasses.asdict(spec.generation),
+        "graphs": graphs,
+    }
+    if spec.source:
+        out["source"] = dict(spec.source)
+    return out
+
+
+def write(spec: ModelSpec, model_dir: str, show_progress=False) -> dict:
+    """Writes model_dir/model.json (after every file it names is hashed) and returns it."""
+    manifest = to_json(spec, model_dir, show_progress)
+    tmp = os.path.join(model_dir, FILE_NAME + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    os.replace(tmp, os.path.join(model_dir, FILE_NAME))
+    return manifest
+
+
+def files_of(manifest: dict) -> list:
+    """Every {file, sha256} a model.json names, data files included."""
+    refs = [manifest["qformer"]["tokenizer"], manifest["llm"]["tokenizer"]]
+    for graph in manifest["graphs"].values():
+        refs.append({"file": graph["file"], "sha256": graph["sha256"]})
+        refs.extend(graph.get("data", []))
+    return refs
+
+
+def check_files(model_dir: str, show_progress=False) -> list:
+    """Problems with a written model directory: missing files and sha256 mismatches (empty if none)."""
+    with open(os.path.join(model_dir, FILE_NAME), encoding="utf-8") as f:
+        manifest = json.load(f)
+    problems = []
+    for ref in files_of(manifest):
+        try:
+            actual = sha256_file(_inside(model_dir, ref["file"]), show_progress)
+        except (FileNotFoundError, ValueError) as e:
+            problems.append(str(e))
+            continue
+        if actual != ref["sha256"]:
+            problems.append(f"{ref['file']}: sha256 mismatch: model.json says {ref['sha256']}, the file has {actual}")
+    return problems

@@ -1,0 +1,61 @@
+"""The command line refuses what cannot work before torch or a checkpoint is loaded."""
+import contextlib
+import io
+import os
+import tempfile
+import unittest
+
+from captionfn_export import cli
+
+
+def refused(*argv):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), unittest.TestCase().assertRaises(SystemExit) as exit_:
+        cli.parse(list(argv))
+    return exit_.exception.code, err.getvalue()
+
+
+class CliTest(unittest.TestCase):
+    def setUp(self):
+        self.out = os.path.join(tempfile.mkdtemp(), "model")
+
+    def test_fp16_needs_a_gpu(self):
+        code, err = refused("--checkpoint", "Salesforce/instructblip-vicuna-7b", "--out", self.out, "--precision", "fp16")
+        self.assertEqual(2, code)
+        self.assertIn("--precision fp16 is exported and verified on a GPU: add --device cuda", err)
+
+    def test_fp16_on_cuda_is_accepted(self):
+        args = cli.parse(["--checkpoint", "x", "--out", self.out, "--precision", "fp16", "--device", "cuda"])
+        self.assertEqual(("fp16", "cuda"), (args.precision, args.device))
+
+    def test_a_checkpoint_or_tiny_random_is_required_and_not_both(self):
+        self.assertIn("one of the arguments --checkpoint --tiny-random is required", refused("--out", self.out)[1])
+        self.assertIn("not allowed with argument",
+                      refused("--checkpoint", "x", "--tiny-random", "blip2", "--out", self.out)[1])
+
+    def test_a_non_empty_output_directory_needs_force(self):
+        os.makedirs(self.out)
+        open(os.path.join(self.out, "model.json"), "w").close()
+        self.assertIn("is not empty (add --force", refused("--tiny-random", "blip2", "--out", self.out)[1])
+        self.assertTrue(cli.parse(["--tiny-random", "blip2", "--out", self.out, "--force"]).force)
+
+    def test_images_and_reference_output_go_with_verify(self):
+        self.assertIn("go with --verify", refused("--tiny-random", "blip2", "--out", self.out, "--images", "a.png")[1])
+
+    def test_verify_defaults_to_the_shared_photos(self):
+        args = cli.parse(["--tiny-random", "instructblip", "--out", self.out, "--verify"])
+        if os.path.isdir(os.path.normpath(cli.DEFAULT_IMAGES_DIR)):
+            self.assertEqual(4, len(args.images))
+            self.assertTrue(all(os.path.isfile(p) for p in args.images))
+
+    def test_quantisation_block_sizes_are_powers_of_two(self):
+        self.assertIn("--block-size must be one of",
+                      refused("--tiny-random", "blip2", "--out", self.out, "--precision", "int4", "--block-size", "24")[1])
+
+    def test_defaults(self):
+        args = cli.parse(["--tiny-random", "instructblip", "--out", self.out])
+        self.assertEqual(("fp32", "cpu", 17, 32, False), (args.precision, args.device, args.opset, args.block_size, args.verify))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,171 @@
+"""model.json writing and hashing: what the export records is what the server's loader reads."""
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+from captionfn_export import manifest
+from captionfn_export.manifest import Generation, LlmSpec, ModelSpec
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+TINY = os.path.join(ROOT, "models", "tiny", "model")
+
+
+def tiny_spec(**changes):
+    values = dict(
+        id="captionfn-tiny-instructblip", family="instructblip",
+        description="InstructBLIP in small, trained on drawn shapes by models/tiny/make_tiny_model.py",
+        image_size=64, qformer_max_length=32, query_tokens=8,
+        llm=LlmSpec(bos_id=2, eos_ids=(2,), pad_id=0, vocab_size=46, hidden_size=64, layers=2, kv_heads=2, head_size=16),
+        prompt="Write a short description for the image.", generation=Generation())
+    values.update(changes)
+    return ModelSpec(**values)
+
+
+class ModelDir:
+    """A throwaway model directory with small stand-in files."""
+
+    def __init__(self, *extra):
+        self.path = tempfile.mkdtemp(prefix="captionfn-export-test-")
+        for rel in [manifest.QFORMER_TOKENIZER, manifest.LLM_TOKENIZER, *manifest.GRAPH_FILES.values(), *extra]:
+            self.write(rel, rel.encode())
+
+    def write(self, rel, data: bytes):
+        full = os.path.join(self.path, rel)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as f:
+            f.write(data)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.path)
+
+
+class ModelJsonTest(unittest.TestCase):
+    def test_the_tiny_model_spec_reproduces_the_committed_model_json_exactly(self):
+        with open(os.path.join(TINY, "model.json"), encoding="utf-8") as f:
+            committed = json.load(f)
+        written = manifest.to_json(tiny_spec(), TINY)
+        self.assertEqual(committed, written)
+
+    def test_every_file_is_named_with_the_sha256_of_its_bytes(self):
+        with ModelDir() as d:
+            written = manifest.write(tiny_spec(), d.path)
+            refs = manifest.files_of(written)
+            self.assertEqual(5, len(refs))
+            for ref in refs:
+                self.assertEqual(hashlib.sha256(ref["file"].encode()).hexdigest(), ref["sha256"])
+            with open(os.path.join(d.path, "model.json"), encoding="utf-8") as f:
+                self.assertEqual(written, json.load(f))
+            self.assertEqual([], manifest.check_files(d.path))
+
+    def test_external_data_files_are_listed_and_hashed_under_their_graph(self):
+        with ModelDir("decoder.onnx.data", "vision.onnx.data") as d:
+            spec = tiny_spec(graph_data={"decoder": ("decoder.onnx.data",), "vision": ("vision.onnx.data",)})
+            written = manifest.write(spec, d.path)
+            self.assertEqual([{"file": "decoder.onnx.data",
+                               "sha256": hashlib.sha256(b"decoder.onnx.data").hexdigest()}],
+                             written["graphs"]["decoder"]["data"])
+            self.assertNotIn("data", written["graphs"]["embed"])
+            self.assertEqual(7, len(manifest.files_of(written)))
+
+    def test_a_data_file_away_from_its_graph_is_refused(self):
+        with ModelDir("weights/decoder.onnx.data") as d:
+            spec = tiny_spec(graph_data={"decoder": ("weights/decoder.onnx.data",)})
+            with self.assertRaisesRegex(ValueError, "must sit beside its graph"):
+                manifest.to_json(spec, d.path)
+
+    def test_a_missing_file_is_named(self):
+        with ModelDir() as d:
+            os.remove(os.path.join(d.path, "embed.onnx"))
+            with self.assertRaisesRegex(FileNotFoundError, "embed.onnx: missing"):
+                manifest.to_json(tiny_spec(), d.path)
+
+    def test_a_path_outside_the_directory_is_refused(self):
+        with ModelDir() as d:
+            spec = tiny_spec(graph_data={"decoder": ("../decoder.onnx.data",)})
+            with self.assertRaisesRegex(ValueError, "not a path inside the model directory"):
+                manifest.to_json(spec, d.path)
+
+    def test_check_files_reports_a_changed_file_and_a_missing_one(self):
+        with ModelDir("decoder.onnx.data") as d:
+            manifest.write(tiny_spec(graph_data={"decoder": ("decoder.onnx.data",)}), d.path)
+            d.write("decoder.onnx.data", b"changed")
+            os.remove(os.path.join(d.path, "vision.onnx"))
+            problems = manifest.check_files(d.path)
+            self.assertEqual(2, len(problems), problems)
+            self.assertIn("decoder.onnx.data: sha256 mismatch", problems[1])
+            self.assertIn("vision.onnx: missing", problems[0])
+
+    def test_blip2_vision_graph_takes_only_pixels(self):
+        with ModelDir() as d:
+            written = manifest.to_json(tiny_spec(family="blip2"), d.path)
+            self.assertEqual({"pixel_values": "pixel_values"}, written["graphs"]["vision"]["inputs"])
+
+    def test_the_source_is_recorded_when_given(self):
+        with ModelDir() as d:
+            source = {"checkpoint": "Salesforce/instructblip-vicuna-7b", "precision": "fp16"}
+            self.assertEqual(source, manifest.to_json(tiny_spec(source=source), d.path)["source"])
+
+
+class HashingTest(unittest.TestCase):
+    def test_sha256_of_a_file_larger_than_one_read_matches_hashlib(self):
+        data = os.urandom(9 << 20)
+        with tempfile.NamedTemporaryFile(delete=False) as f:
+            f.write(data)
+        try:
+            self.assertEqual(hashlib.sha256(data).hexdigest(), manifest.sha256_file(f.name))
+        finally:
+            os.remove(f.name)
+
+    def test_an_empty_file_has_the_empty_digest(self):
+        with tempfile.NamedTemporaryFile(delete=False) as f:
+            pass
+        try:
+            self.assertEqual("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                             manifest.sha256_file(f.name))
+        finally:
+            os.remove(f.name)
+
+
+class RecipeTest(unittest.TestCase):
+    def test_instructblip_vicuna_follows_lavis_and_the_mmpretrain_caption_config(self):
+        r = manifest.recipe_for("instructblip", "llama")
+        self.assertEqual(("instructblip", "Write a short description for the image.", 128),
+                         (r.family, r.prompt, r.qformer_max_length))
+        self.assertEqual(Generation(num_beams=5, max_new_tokens=30, min_new_tokens=1,
+                                    repetition_penalty=1.5, length_penalty=1.0, early_stopping=False), r.generation)
+        self.assertEqual(("</s>", ("</s>",)), (r.bos_token, r.eos_tokens))
+
+    def test_blip2_opt_stops_on_a_newline(self):
+        r = manifest.recipe_for("blip-2", "opt")
+        self.assertEqual("blip2", r.family)
+        self.assertEqual(("\n",), r.eos_tokens)
+
+    def test_an_unsupported_pairing_is_refused_with_what_is_supported(self):
+        with self.assertRaisesRegex(ValueError, "supported: InstructBLIP with LLaMA/Vicuna, BLIP-2 with OPT"):
+            manifest.recipe_for("instructblip", "t5")
+
+
+class ValidationTest(unittest.TestCase):
+    def test_generation_options_are_checked(self):
+        with self.assertRaisesRegex(ValueError, "num_beams"):
+            Generation(num_beams=0)
+        with self.assertRaisesRegex(ValueError, "min_new_tokens must not exceed"):
+            Generation(min_new_tokens=31, max_new_tokens=30)
+
+    def test_special_ids_must_lie_in_the_vocabulary(self):
+        with self.assertRaisesRegex(ValueError, r"llm.eos_ids 50 is outside the vocabulary of 46"):
+            LlmSpec(bos_id=2, eos_ids=(50,), pad_id=0, vocab_size=46, hidden_size=64, layers=2, kv_heads=2, head_size=16)
+
+    def test_an_unknown_family_is_refused(self):
+        with self.assertRaisesRegex(ValueError, "family must be one of"):
+            tiny_spec(family="flant5")
+
+
+if __name__ == "__main__":
+    unittest.main()
