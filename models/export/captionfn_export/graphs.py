@@ -8,6 +8,7 @@ versions whose generate() differs in how it splices the queries into the prompt.
 outputs are float32 whatever the weights are (the server feeds float32 and keeps a float32 KV
 cache); fp16 graphs cast inside.
 """
+import contextlib
 import glob
 import inspect
 import os
@@ -124,6 +125,43 @@ class DecoderGraph(torch.nn.Module):
         return (out.logits.float(), *[t.float() for pair in presents for t in pair])
 
 
+def mask_without_vmap(batch_size, cache_position, kv_length, kv_offset=0, attention_mask=None, **_):
+    """Causal and padding mask, True where a query may attend: what transformers' sdpa_mask builds
+    for a causal LM, but with broadcasting instead of torch.vmap, which the TorchScript ONNX exporter
+    cannot trace (transformers 4.53-4.57; pytorch/pytorch#172880). optimum swaps in the same."""
+    kv = torch.arange(kv_length, device=cache_position.device) + kv_offset
+    allowed = kv[None, None, None, :] <= cache_position[None, None, :, None]
+    if attention_mask is not None:
+        allowed = allowed & attention_mask[:, None, None, kv_offset: kv_offset + kv_length].bool()
+    return allowed.expand(batch_size, 1, cache_position.shape[0], kv_length)
+
+
+def eager_mask_without_vmap(*args, dtype=torch.float32, **kwargs):
+    """mask_without_vmap as the additive float mask eager attention takes."""
+    allowed = mask_without_vmap(*args, **kwargs)
+    return torch.where(allowed, torch.tensor(0.0, dtype=dtype, device=allowed.device), torch.finfo(dtype).min)
+
+
+@contextlib.contextmanager
+def traceable_masks():
+    """While tracing, transformers' mask builders that use vmap are replaced by the ones above;
+    a no-op for versions without masking_utils (< 4.53), whose masks trace as they are."""
+    try:
+        from transformers import masking_utils
+        registry = masking_utils.ALL_MASK_ATTENTION_FUNCTIONS
+        originals = {"eager": masking_utils.eager_mask, "sdpa": masking_utils.sdpa_mask}
+    except (ImportError, AttributeError):
+        yield
+        return
+    registry.register("eager", eager_mask_without_vmap)
+    registry.register("sdpa", mask_without_vmap)
+    try:
+        yield
+    finally:
+        for name, fn in originals.items():
+            registry.register(name, fn)
+
+
 def llm_shape(model):
     """(hidden_size, layers, kv_heads, head_size) of the language model, from its config."""
     text = model.config.text_config
@@ -219,7 +257,8 @@ def export_all(model, family: str, out_dir: str, opset: int, device, show_progre
                         "position_ids": {0: "batch", 1: "sequence"}, "logits": {0: "batch", 1: "sequence"}}
                 axes.update({n: {0: "batch", 2: "past"} for n in inputs[3:]})
                 axes.update({n: {0: "batch", 2: "total"} for n in outputs[1:]})
-                _export(DecoderGraph(model, layers), args, path, inputs, outputs, axes, opset)
+                with traceable_masks():
+                    _export(DecoderGraph(model, layers), args, path, inputs, outputs, axes, opset)
             data[name] = _finish(scratch, manifest.GRAPH_FILES[name], out_dir)
             bar.update(1)
     return data

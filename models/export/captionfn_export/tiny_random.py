@@ -77,7 +77,8 @@ def instructblip(seed=0):
     tok.add_special_tokens({"pad_token": "[PAD]"})
     extra, image_token_id = _with_image_token(tok, InstructBlipProcessor)
     qtok = _qformer_tokenizer()
-    text = dict(model_type="llama", vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+    # architectures: InstructBLIP's generate() in transformers 4.46 reads text_config.architectures[0]
+    text = dict(model_type="llama", architectures=["LlamaForCausalLM"], vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                 num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
                 bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
     config = _config(InstructBlipConfig, image_token_id, vision_config=VISION,
@@ -114,7 +115,7 @@ def blip2(seed=0):
     extra, image_token_id = _with_image_token(tok, Blip2Processor)
     newline = tok("\n", add_special_tokens=False).input_ids[0]
     vocab = (len(tok) + 7) // 8 * 8  # OPT pads its embedding table past the tokenizer, as here
-    text = dict(model_type="opt", vocab_size=vocab, hidden_size=32, ffn_dim=64, num_hidden_layers=2,
+    text = dict(model_type="opt", architectures=["OPTForCausalLM"], vocab_size=vocab, hidden_size=32, ffn_dim=64, num_hidden_layers=2,
                 num_attention_heads=4, max_position_embeddings=256, word_embed_proj_dim=32,
                 bos_token_id=tok.bos_token_id, eos_token_id=newline, pad_token_id=tok.pad_token_id)
     config = _config(Blip2Config, image_token_id, vision_config=VISION, qformer_config=dict(QFORMER, vocab_size=30523),

@@ -9,10 +9,15 @@ for int8/int4 only the first token must agree; later differences are reported.
 import json
 import os
 
-import numpy as np
-import torch
+from . import manifest
 
-from . import graphs, manifest
+try:  # the helpers below strip_prompt are tested where only the standard library is
+    import numpy as np
+    import torch
+
+    from . import graphs
+except ImportError:
+    np = torch = graphs = None
 
 # max |ONNX - PyTorch| / (1 + max |PyTorch|), per precision
 TOLERANCE = {"fp32": 1e-3, "fp16": 3e-2, "int8": 0.15, "int4": 0.3}
@@ -32,13 +37,15 @@ def _sessions(out_dir, device):
             for name, file in manifest.GRAPH_FILES.items()}
 
 
-def strip_prompt(generated, prompt_ids, bos_id):
-    """HF's generated ids without what precedes the new tokens: the prompt ids (versions that pass
-    input_ids to the language model's generate) or one BOS (versions that prepend it)."""
+def strip_prompt(generated, prompt_ids, bos_ids):
+    """HF's generated ids without what precedes the new tokens: the prompt ids (transformers >= 4.47
+    passes input_ids, image tokens included, to the language model's generate) or one BOS (older
+    versions generate from embeddings and prepend text_config.bos_token_id, which need not be the
+    tokenizer's)."""
     ids = list(generated)
     if prompt_ids and ids[: len(prompt_ids)] == list(prompt_ids):
         return ids[len(prompt_ids):]
-    if bos_id is not None and ids[:1] == [bos_id]:
+    if ids[:1] and ids[0] in bos_ids:
         return ids[1:]
     return ids
 
@@ -132,7 +139,8 @@ def hf_generate(model, inputs, prompt_ids, model_json, **options):
         out = model.generate(**inputs, do_sample=False, eos_token_id=list(model_json["llm"]["eos_ids"]),
                              pad_token_id=model_json["llm"]["pad_id"], **options)
     prefix = [int(i) for i in inputs["input_ids"][0].tolist()]
-    ids = strip_prompt([int(i) for i in out[0].tolist()], prefix, model_json["llm"]["bos_id"])
+    bos_ids = {model_json["llm"]["bos_id"], model.config.text_config.bos_token_id} - {None}
+    ids = strip_prompt([int(i) for i in out[0].tolist()], prefix, bos_ids)
     return until_eos(ids, model_json["llm"]["eos_ids"])
 
 

@@ -80,6 +80,24 @@ class GraphExportTest(unittest.TestCase):
         self.assertEqual((1, 2, 5, 6), tuple(key.shape))
         self.assertTrue(torch.equal(past[0], key[:, :, :3]))
 
+    def test_the_mask_built_without_vmap_is_causal_over_absolute_positions_and_hides_padding(self):
+        # two rows, past 2, new 2; row 0's first position is padding
+        attention = torch.tensor([[0, 1, 1, 1], [1, 1, 1, 1]])
+        allowed = graphs.mask_without_vmap(batch_size=2, cache_position=torch.tensor([2, 3]), kv_length=4,
+                                           attention_mask=attention)
+        self.assertEqual((2, 1, 2, 4), tuple(allowed.shape))
+        self.assertEqual([[False, True, True, False], [False, True, True, True]], allowed[0, 0].tolist())
+        self.assertEqual([[True, True, True, False], [True, True, True, True]], allowed[1, 0].tolist())
+        additive = graphs.eager_mask_without_vmap(batch_size=2, cache_position=torch.tensor([2, 3]), kv_length=4,
+                                                  attention_mask=attention, dtype=torch.float16)
+        self.assertEqual(torch.float16, additive.dtype)
+        self.assertEqual([torch.finfo(torch.float16).min, 0.0, 0.0, torch.finfo(torch.float16).min],
+                         additive[0, 0, 0].tolist())
+
+    def test_without_masking_utils_the_mask_swap_changes_nothing(self):
+        with graphs.traceable_masks():
+            pass
+
     def test_a_language_model_without_position_ids_is_refused(self):
         model = stand_in()
         model.language_model.forward = lambda inputs_embeds, attention_mask, past_key_values: None
