@@ -40,8 +40,9 @@ def load_checkpoint(args, dtype):
     return model, processor, qformer_tokenizer
 
 
-def write_tokenizers(out_dir, processor, qformer_tokenizer, recipe):
-    """Writes both tokenizer.json files; returns the LLM's special ids, checked against HF's tokenizer."""
+def write_tokenizers(out_dir, processor, qformer_tokenizer, recipe, head_rows):
+    """Writes both tokenizer.json files; returns the LLM's special ids, checked against HF's tokenizer,
+    and the vocab_size model.json records for an LM head of head_rows."""
     qformer, _ = tokenizer_files.qformer_tokenizer(json.loads(qformer_tokenizer.backend_tokenizer.to_str()))
     tokenizer_files.save(qformer, os.path.join(out_dir, manifest.QFORMER_TOKENIZER))
     hf = processor.tokenizer
@@ -55,6 +56,7 @@ def write_tokenizers(out_dir, processor, qformer_tokenizer, recipe):
         if hf(text, add_special_tokens=False).input_ids != [token]:
             raise SystemExit(f"the tokenizer.json gives {token} for EOS {text!r}, HF's tokenizer "
                              f"{hf(text, add_special_tokens=False).input_ids}")
+    ids["vocab_size"] = tokenizer_files.generated_vocab_size(llm, head_rows)
     return ids
 
 
@@ -93,10 +95,8 @@ def run(args):
     recipe = manifest.recipe_for(config.model_type, config.text_config.model_type)
     os.makedirs(args.out, exist_ok=True)
 
-    ids = write_tokenizers(args.out, processor, qformer_tokenizer, recipe)
-    head = model.get_output_embeddings().weight.shape[0]
-    llm = tokenizer_files.load(os.path.join(args.out, manifest.LLM_TOKENIZER))
-    ids["vocab_size"] = tokenizer_files.generated_vocab_size(llm, head)
+    ids = write_tokenizers(args.out, processor, qformer_tokenizer, recipe,
+                           model.get_output_embeddings().weight.shape[0])
 
     log(f"exporting the graphs (opset {args.opset})")
     data = graphs.export_all(model, recipe.family, args.out, args.opset, args.device, show)

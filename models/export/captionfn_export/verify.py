@@ -159,12 +159,12 @@ def run(model, processor, out_dir, images, precision, max_tokens, device, refere
     decoder_t = graphs.DecoderGraph(model, layers).eval()
     embed_t = graphs.EmbedGraph(model).eval()
     tolerance = TOLERANCE[precision]
+    prompt_ids = _prompt_ids(processor, model_json, prompt)
     failures, report, references = [], [], []
     for path in images:
         name = os.path.basename(path)
         image = Image.open(path).convert("RGB")
         inputs = _hf_inputs(processor, image, prompt, device, next(model.parameters()).dtype)
-        prompt_ids = _prompt_ids(processor, model_json, prompt)
         _check_prompt_convention(processor, model_json, inputs, prompt_ids, image_token_id)
         pixels = inputs["pixel_values"].float()
         q_ids, q_mask = inputs.get("qformer_input_ids"), inputs.get("qformer_attention_mask")
