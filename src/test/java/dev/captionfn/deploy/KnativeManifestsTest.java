@@ -43,7 +43,10 @@ import org.junit.jupiter.api.Test;
  * The Knative manifests under deploy/knative agree with the code they deploy: the Trigger filters
  * name the CloudEvents types the function is configured with, the model volume sits where
  * CAPTIONFN_MODEL_DIR says, the probes hit endpoints the running application serves, the container
- * port is the HTTP port, and the JVM options and writable paths agree with deploy/docker/Dockerfile.jvm.
+ * port is the HTTP port, and the JVM options and writable paths agree with the Dockerfile of each
+ * container's image (deploy/docker/Dockerfile.jvm, or Dockerfile.gpu for captionfn:gpu). For the
+ * GPU variant, `prepare` (the Service's init container and tools/prepare-job.yaml) runs the serving
+ * image with the serving container's configuration and writes the cache claim the Service loads.
  * Nothing here needs a cluster: the YAML is read as data and compared with the configuration and
  * with this application, started by @QuarkusTest.
  */
@@ -51,12 +54,19 @@ import org.junit.jupiter.api.Test;
 class KnativeManifestsTest {
     private static final Path KNATIVE_DIR = Path.of("deploy", "knative");
     private static final Path DOCKERFILE = Path.of("deploy", "docker", "Dockerfile.jvm");
+    private static final Path GPU_DOCKERFILE = Path.of("deploy", "docker", "Dockerfile.gpu");
+    private static final Path POM = Path.of("pom.xml");
     private static final Path APPLICATION_PROPERTIES = Path.of("src", "main", "resources", "application.properties");
     private static final String MODEL_DIR_ENV = "CAPTIONFN_MODEL_DIR";
+    private static final String CACHE_DIR_ENV = "CAPTIONFN_CACHE_DIR";
+    private static final String GPU = "nvidia.com/gpu";
     private static final String KNATIVE_SERVICE = "serving.knative.dev/v1/Service";
     private static final String TRIGGER = "eventing.knative.dev/v1/Trigger";
     private static final String BROKER = "eventing.knative.dev/v1/Broker";
     private static final String PVC = "v1/PersistentVolumeClaim";
+    private static final String JOB = "batch/v1/Job";
+    /** The application's argument for building the warm-start caches and exiting. */
+    private static final List<String> PREPARE = List.of("prepare");
     /** Mount paths Knative Serving refuses (its webhook's reservedPaths). */
     private static final Set<String> KNATIVE_RESERVED_PATHS = Set.of("/", "/dev", "/dev/log", "/tmp", "/var", "/var/log");
     /** Knative's progress deadline when a revision does not set one (config-deployment). */
@@ -85,6 +95,120 @@ class KnativeManifestsTest {
         List<Manifest> services = MANIFESTS.runningCaptionfn(KNATIVE_SERVICE);
         assertFalse(services.isEmpty(), "no Knative Service under " + KNATIVE_DIR + " runs a captionfn image");
         return services;
+    }
+
+    /**
+     * A container that runs captionfn's image, and where: a Knative Service's serving container,
+     * its init container, or a Job's container.
+     */
+    record CaptionfnContainer(Manifest owner, JsonNode container, Role role) {
+        enum Role { SERVING, INIT, JOB }
+
+        String image() {
+            return text(container, "image");
+        }
+
+        List<JsonNode> mounts() {
+            List<JsonNode> mounts = new ArrayList<>();
+            container.path("volumeMounts").forEach(mounts::add);
+            return mounts;
+        }
+
+        JsonNode volume(String name) {
+            for (JsonNode volume : podSpecOf(owner).path("volumes")) {
+                if (name.equals(text(volume, "name"))) {
+                    return volume;
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public String toString() {
+            return owner + " " + role.name().toLowerCase(Locale.ROOT) + " container " + text(container, "name");
+        }
+    }
+
+    /** Every container under deploy/knative that runs captionfn's image, init containers and Jobs included. */
+    private List<CaptionfnContainer> captionfnContainers() {
+        List<CaptionfnContainer> all = new ArrayList<>();
+        for (Manifest service : captionfnServices()) {
+            for (JsonNode container : containers(service)) {
+                all.add(new CaptionfnContainer(service, container, CaptionfnContainer.Role.SERVING));
+            }
+            for (JsonNode container : podSpec(service).path("initContainers")) {
+                if (Manifests.isCaptionfnImage(text(container, "image"))) {
+                    all.add(new CaptionfnContainer(service, container, CaptionfnContainer.Role.INIT));
+                }
+            }
+        }
+        for (Manifest job : MANIFESTS.runningCaptionfn(JOB)) {
+            for (JsonNode container : containers(job)) {
+                all.add(new CaptionfnContainer(job, container, CaptionfnContainer.Role.JOB));
+            }
+        }
+        return all;
+    }
+
+    private List<CaptionfnContainer> preparing() {
+        List<CaptionfnContainer> preparing = captionfnContainers().stream()
+                .filter(c -> c.role() != CaptionfnContainer.Role.SERVING).toList();
+        assertFalse(preparing.isEmpty(), "no init container or Job under " + KNATIVE_DIR + " runs captionfn's prepare");
+        return preparing;
+    }
+
+    /** The serving containers a prepare container builds for: its pod's, or for a Job those running the same image. */
+    private List<CaptionfnContainer> servedBy(CaptionfnContainer prepare) {
+        return captionfnContainers().stream()
+                .filter(c -> c.role() == CaptionfnContainer.Role.SERVING)
+                .filter(c -> prepare.role() == CaptionfnContainer.Role.INIT ? c.owner() == prepare.owner() : c.image().equals(prepare.image()))
+                .toList();
+    }
+
+    /** The pod spec of a Pod, or of the template of a Knative Service, Deployment or Job. */
+    private static JsonNode podSpecOf(Manifest m) {
+        JsonNode template = m.node().path("spec").path("template");
+        return template.isMissingNode() ? m.node().path("spec") : template.path("spec");
+    }
+
+    private static List<String> args(JsonNode container) {
+        List<String> args = new ArrayList<>();
+        container.path("args").forEach(a -> args.add(a.asText()));
+        return args;
+    }
+
+    private static final Map<Path, Manifests.Dockerfile> DOCKERFILES = new LinkedHashMap<>();
+
+    /** The Dockerfile an image is built from, told by its tag: captionfn:gpu is Dockerfile.gpu, every other Dockerfile.jvm. */
+    private static Path dockerfileOf(String image) {
+        String repository = image.substring(image.lastIndexOf('/') + 1);
+        int colon = repository.indexOf(':');
+        String tag = colon < 0 ? "" : repository.substring(colon + 1);
+        return tag.startsWith("gpu") ? GPU_DOCKERFILE : DOCKERFILE;
+    }
+
+    private static synchronized Manifests.Dockerfile dockerfile(Path path) {
+        return DOCKERFILES.computeIfAbsent(path, p -> {
+            try {
+                return Manifests.Dockerfile.read(p);
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot read " + p, e);
+            }
+        });
+    }
+
+    /** The environment the application sees: the image's ENV, then the container's. */
+    private static Map<String, String> effectiveEnv(JsonNode container) {
+        Map<String, String> env = new LinkedHashMap<>(dockerfile(dockerfileOf(text(container, "image"))).env());
+        env.putAll(env(container));
+        return env;
+    }
+
+    /** The mount a path lies on: the deepest whose mount path holds it (a volume mounted inside another shadows it). */
+    private static Optional<JsonNode> mountOf(String path, List<JsonNode> mounts) {
+        return mounts.stream().filter(m -> isUnder(path, text(m, "mountPath")))
+                .max((a, b) -> Integer.compare(Path.of(text(a, "mountPath")).normalize().getNameCount(),
+                        Path.of(text(b, "mountPath")).normalize().getNameCount()));
     }
 
     // ---- the file set ----
@@ -121,8 +245,7 @@ class KnativeManifestsTest {
                     broker + " deadLetterSink", dangling);
         }
         for (Manifest m : MANIFESTS.all()) {
-            JsonNode pod = m.type().equals(KNATIVE_SERVICE) ? podSpec(m) : m.node().path("spec");
-            for (JsonNode volume : pod.path("volumes")) {
+            for (JsonNode volume : podSpecOf(m).path("volumes")) {
                 String claim = text(volume.path("persistentVolumeClaim"), "claimName");
                 if (claim != null) {
                     check(defined, PVC, m.namespace(), claim, m + " volume " + text(volume, "name"), dangling);
@@ -197,31 +320,23 @@ class KnativeManifestsTest {
         for (Manifest claim : MANIFESTS.ofType(PVC)) {
             claimsAccess.put(claim.name(), claim.node().path("spec").path("accessModes").toString());
         }
-        for (Manifest service : captionfnServices()) {
-            Map<String, JsonNode> volumes = new LinkedHashMap<>();
-            podSpec(service).path("volumes").forEach(v -> volumes.put(text(v, "name"), v));
-            for (JsonNode container : containers(service)) {
-                String modelDir = env(container).get(MODEL_DIR_ENV);
-                assertFalse(isBlank(modelDir), service + ": the container sets no " + MODEL_DIR_ENV + " (it would serve the embedded tiny model)");
-                List<JsonNode> mounts = new ArrayList<>();
-                container.path("volumeMounts").forEach(m -> {
-                    if (modelDir.equals(text(m, "mountPath"))) {
-                        mounts.add(m);
-                    }
-                });
-                assertEquals(1, mounts.size(), service + ": exactly one volume must be mounted at " + MODEL_DIR_ENV + "=" + modelDir);
-                JsonNode mount = mounts.get(0);
-                assertTrue(mount.path("readOnly").asBoolean(false), service + ": the model mount at " + modelDir + " must be readOnly");
-                JsonNode volume = volumes.get(text(mount, "name"));
-                assertTrue(volume != null && volume.has("persistentVolumeClaim"),
-                        service + ": the model mount must be a persistentVolumeClaim volume, is " + volume);
-                JsonNode claim = volume.path("persistentVolumeClaim");
-                assertTrue(claim.path("readOnly").asBoolean(false), service + ": the model claim must be mounted readOnly");
-                String claimName = text(claim, "claimName");
-                assertTrue(claimsAccess.containsKey(claimName), service + ": no PersistentVolumeClaim " + claimName + " is defined");
-                assertTrue(claimsAccess.get(claimName).contains("ReadOnlyMany"),
-                        "the PersistentVolumeClaim " + claimName + " must offer ReadOnlyMany, so every replica can mount it");
-            }
+        // prepare loads the model it builds for, so its containers need the same mount as the server's
+        for (CaptionfnContainer c : captionfnContainers()) {
+            String modelDir = env(c.container()).get(MODEL_DIR_ENV);
+            assertFalse(isBlank(modelDir), c + ": sets no " + MODEL_DIR_ENV + " (it would serve the embedded tiny model)");
+            List<JsonNode> mounts = c.mounts().stream().filter(m -> modelDir.equals(text(m, "mountPath"))).toList();
+            assertEquals(1, mounts.size(), c + ": exactly one volume must be mounted at " + MODEL_DIR_ENV + "=" + modelDir);
+            JsonNode mount = mounts.get(0);
+            assertTrue(mount.path("readOnly").asBoolean(false), c + ": the model mount at " + modelDir + " must be readOnly");
+            JsonNode volume = c.volume(text(mount, "name"));
+            assertTrue(volume != null && volume.has("persistentVolumeClaim"),
+                    c + ": the model mount must be a persistentVolumeClaim volume, is " + volume);
+            JsonNode claim = volume.path("persistentVolumeClaim");
+            assertTrue(claim.path("readOnly").asBoolean(false), c + ": the model claim must be mounted readOnly");
+            String claimName = text(claim, "claimName");
+            assertTrue(claimsAccess.containsKey(claimName), c + ": no PersistentVolumeClaim " + claimName + " is defined");
+            assertTrue(claimsAccess.get(claimName).contains("ReadOnlyMany"),
+                    "the PersistentVolumeClaim " + claimName + " must offer ReadOnlyMany, so every replica can mount it");
         }
     }
 
@@ -331,65 +446,191 @@ class KnativeManifestsTest {
         configKeys(CaptionfnConfig.class, "captionfn", known);
         Set<String> knownEnv = known.stream().map(Manifests::envName).collect(Collectors.toCollection(TreeSet::new));
         assertTrue(knownEnv.contains(MODEL_DIR_ENV), "captionfn.model.dir is " + MODEL_DIR_ENV + " in the environment: " + knownEnv);
-        for (Manifest service : captionfnServices()) {
-            for (JsonNode container : containers(service)) {
-                for (String name : env(container).keySet()) {
-                    if (name.startsWith("CAPTIONFN_")) {
-                        assertTrue(knownEnv.contains(name), service + ": " + name + " sets no captionfn key; known: " + knownEnv);
-                    }
+        for (CaptionfnContainer c : captionfnContainers()) {
+            for (String name : env(c.container()).keySet()) {
+                if (name.startsWith("CAPTIONFN_")) {
+                    assertTrue(knownEnv.contains(name), c + ": " + name + " sets no captionfn key; known: " + knownEnv);
+                }
+            }
+        }
+        for (Path file : List.of(DOCKERFILE, GPU_DOCKERFILE)) {
+            for (String name : dockerfile(file).env().keySet()) {
+                if (name.startsWith("CAPTIONFN_")) {
+                    assertTrue(knownEnv.contains(name), file + ": ENV " + name + " sets no captionfn key; known: " + knownEnv);
                 }
             }
         }
     }
 
     @Test
-    void serviceKeepsTheImagesJvmOptionsAndUser() throws IOException {
-        Manifests.Dockerfile image = Manifests.Dockerfile.read(DOCKERFILE);
-        List<String> imageOptions = Arrays.asList(image.env().getOrDefault("JAVA_OPTS_APPEND", "").trim().split("\\s+"));
-        assertTrue(imageOptions.contains("-Dquarkus.http.host=0.0.0.0"), DOCKERFILE + " must make Quarkus listen on every interface");
-        for (Manifest service : captionfnServices()) {
-            for (JsonNode container : containers(service)) {
-                String override = env(container).get("JAVA_OPTS_APPEND");
-                if (override != null) {
-                    List<String> options = Arrays.asList(override.trim().split("\\s+"));
-                    for (String option : imageOptions) {
-                        assertTrue(options.contains(option), service + ": JAVA_OPTS_APPEND replaces the image's, and drops " + option);
-                    }
+    void serviceKeepsTheImagesJvmOptionsAndUser() {
+        for (Path file : List.of(DOCKERFILE, GPU_DOCKERFILE)) {
+            assertTrue(javaOptions(dockerfile(file).env()).contains("-Dquarkus.http.host=0.0.0.0"),
+                    file + " must make Quarkus listen on every interface");
+        }
+        for (CaptionfnContainer c : captionfnContainers()) {
+            Path file = dockerfileOf(c.image());
+            Manifests.Dockerfile image = dockerfile(file);
+            String override = env(c.container()).get("JAVA_OPTS_APPEND");
+            if (override != null) {
+                // on the GPU image that includes -Donnxruntime.native.path: without it ONNX Runtime
+                // unpacks its libraries again, and its TensorRT provider may not find the CUDA one
+                List<String> options = Arrays.asList(override.trim().split("\\s+"));
+                for (String option : javaOptions(image.env())) {
+                    assertTrue(options.contains(option), c + ": JAVA_OPTS_APPEND replaces the one of " + file + ", and drops " + option);
                 }
-                JsonNode runAsUser = container.path("securityContext").path("runAsUser");
-                if (!runAsUser.isMissingNode()) {
-                    assertEquals(image.user(), runAsUser.asText(), service + ": runAsUser differs from the image's USER");
-                }
+            }
+            JsonNode runAsUser = c.container().path("securityContext").path("runAsUser");
+            if (!runAsUser.isMissingNode()) {
+                assertEquals(image.user(), runAsUser.asText(), c + ": runAsUser differs from the USER of " + file);
             }
         }
     }
 
+    private static List<String> javaOptions(Map<String, String> env) {
+        return Arrays.asList(env.getOrDefault("JAVA_OPTS_APPEND", "").trim().split("\\s+"));
+    }
+
     @Test
-    void everyPathTheFunctionWritesIsOnAWritableVolume() throws IOException {
-        Manifests.Dockerfile image = Manifests.Dockerfile.read(DOCKERFILE);
-        for (Manifest service : captionfnServices()) {
-            for (JsonNode container : containers(service)) {
-                List<JsonNode> mounts = new ArrayList<>();
-                container.path("volumeMounts").forEach(mounts::add);
+    void everyPathTheFunctionWritesIsOnAWritableVolume() {
+        for (CaptionfnContainer c : captionfnContainers()) {
+            List<JsonNode> mounts = c.mounts();
+            if (c.owner().type().equals(KNATIVE_SERVICE)) {
                 for (JsonNode mount : mounts) {
                     assertFalse(KNATIVE_RESERVED_PATHS.contains(text(mount, "mountPath")),
-                            service + ": Knative reserves the mount path " + text(mount, "mountPath"));
+                            c + ": Knative reserves the mount path " + text(mount, "mountPath"));
                 }
-                if (!container.path("securityContext").path("readOnlyRootFilesystem").asBoolean(false)) {
-                    continue;
+            }
+            if (!c.container().path("securityContext").path("readOnlyRootFilesystem").asBoolean(false)) {
+                continue;
+            }
+            Map<String, String> env = effectiveEnv(c.container());
+            String tmpdir = systemProperty(env.getOrDefault("JAVA_OPTS_APPEND", ""), "java.io.tmpdir").orElse("/tmp");
+            String djlCache = env.get("DJL_CACHE_DIR");
+            assertFalse(isBlank(djlCache), c + ": with a read-only root, DJL_CACHE_DIR must name a writable directory");
+            // the warm-start caches and the CUDA driver's JIT cache, where the image or the container names them
+            List<String> paths = new ArrayList<>(List.of(tmpdir, djlCache));
+            for (String name : List.of(CACHE_DIR_ENV, "CUDA_CACHE_PATH")) {
+                if (!isBlank(env.get(name))) {
+                    paths.add(env.get(name));
                 }
-                Map<String, String> env = new LinkedHashMap<>(image.env());
-                env.putAll(env(container));
-                String tmpdir = systemProperty(env.getOrDefault("JAVA_OPTS_APPEND", ""), "java.io.tmpdir").orElse("/tmp");
-                String djlCache = env.get("DJL_CACHE_DIR");
-                assertFalse(isBlank(djlCache), service + ": with a read-only root, DJL_CACHE_DIR must name a writable directory");
-                for (String path : List.of(tmpdir, djlCache)) {
-                    boolean writable = mounts.stream().anyMatch(m -> !m.path("readOnly").asBoolean(false)
-                            && isUnder(path, text(m, "mountPath")));
-                    assertTrue(writable, service + ": " + path + " is written at start (native libraries) but lies on no writable volume");
+            }
+            for (String path : paths) {
+                Optional<JsonNode> mount = mountOf(path, mounts);
+                assertTrue(mount.isPresent() && !mount.get().path("readOnly").asBoolean(false),
+                        c + ": " + path + " is written (native libraries, caches) but lies on no writable volume");
+            }
+        }
+    }
+
+    // ---- the GPU variant: image, prepare and the warm-start cache ----
+
+    @Test
+    void gpuImageLoadsOnnxRuntimeFromTheDirectoryItUnpacksAndNamesTheBuildsVersion() throws IOException {
+        List<String> lines = Files.readAllLines(GPU_DOCKERFILE);
+        String nativePath = systemProperty(dockerfile(GPU_DOCKERFILE).env().getOrDefault("JAVA_OPTS_APPEND", ""),
+                "onnxruntime.native.path").orElse(null);
+        assertFalse(isBlank(nativePath), GPU_DOCKERFILE + ": JAVA_OPTS_APPEND names no -Donnxruntime.native.path: "
+                + "ONNX Runtime would unpack its libraries at every start, and TensorRT may not find the CUDA provider");
+        boolean copied = lines.stream().map(String::trim).filter(l -> l.startsWith("COPY "))
+                .map(l -> l.substring(l.lastIndexOf(' ') + 1))
+                .anyMatch(destination -> Path.of(destination).normalize().equals(Path.of(nativePath).normalize()));
+        assertTrue(copied, GPU_DOCKERFILE + ": no COPY puts ONNX Runtime's libraries into " + nativePath);
+        // the CUDA, cuDNN and TensorRT versions of the image belong to one ONNX Runtime version
+        Matcher version = Pattern.compile("<onnxruntime\\.version>([^<]+)</onnxruntime\\.version>").matcher(Files.readString(POM));
+        assertTrue(version.find(), POM + " sets no onnxruntime.version");
+        String jar = "target/gpu/quarkus-app/lib/main/com.microsoft.onnxruntime.onnxruntime_gpu-" + version.group(1) + ".jar";
+        assertTrue(lines.stream().anyMatch(l -> l.contains(jar)), GPU_DOCKERFILE + " does not unpack " + jar
+                + ", the jar of pom.xml's onnxruntime.version; after a version change, check the CUDA, cuDNN and TensorRT"
+                + " versions the Dockerfile pins against the new one before renaming the jar there");
+        // the gpu profile builds into target/gpu; target/quarkus-app holds the CPU build
+        assertTrue(lines.stream().noneMatch(l -> l.contains("target/quarkus-app")), GPU_DOCKERFILE + " copies the CPU build (target/quarkus-app)");
+    }
+
+    @Test
+    void prepareRunsTheServingImageWithTheSingleArgumentPrepare() {
+        for (CaptionfnContainer prepare : preparing()) {
+            // args only: a command would replace run-java.sh, and JAVA_OPTS_APPEND with it
+            assertTrue(prepare.container().path("command").isMissingNode(), prepare + ": a command would bypass the image's entrypoint");
+            assertEquals(PREPARE, args(prepare.container()), prepare + ": must run the application with the single argument prepare");
+            assertTrue(prepare.container().path("ports").isEmpty(), prepare + ": prepare serves nothing, so it opens no port");
+            List<CaptionfnContainer> served = servedBy(prepare);
+            assertFalse(served.isEmpty(), prepare + ": no captionfn Service runs " + prepare.image() + ", the image it builds caches for");
+            for (CaptionfnContainer serving : served) {
+                assertEquals(serving.image(), prepare.image(), prepare + ": builds with another image than " + serving + " loads with");
+            }
+        }
+    }
+
+    @Test
+    void prepareSeesExactlyTheServingContainersEnvironment() {
+        for (CaptionfnContainer prepare : preparing()) {
+            for (CaptionfnContainer serving : servedBy(prepare)) {
+                // providers, their options, the cache directory and the shape limits decide what is
+                // built; caches built for other settings would not be the ones the server loads
+                Map<String, String> expected = env(serving.container());
+                Map<String, String> actual = env(prepare.container());
+                Set<String> differing = new TreeSet<>(expected.keySet());
+                differing.addAll(actual.keySet());
+                differing.removeIf(name -> Optional.ofNullable(expected.get(name)).equals(Optional.ofNullable(actual.get(name))));
+                assertTrue(differing.isEmpty(), prepare + ": its environment differs from " + serving + " in " + differing);
+            }
+        }
+    }
+
+    @Test
+    void prepareBuildsOnTheKindOfGpuThatRunsTheEngines() {
+        for (CaptionfnContainer prepare : preparing()) {
+            for (CaptionfnContainer serving : servedBy(prepare)) {
+                String servingGpus = text(serving.container().path("resources").path("limits"), GPU);
+                assertEquals(servingGpus, text(prepare.container().path("resources").path("limits"), GPU),
+                        prepare + ": its " + GPU + " limit differs from " + serving + "'s: TensorRT builds engines on the GPU that runs them");
+                if (prepare.role() == CaptionfnContainer.Role.JOB) {
+                    JsonNode job = podSpecOf(prepare.owner());
+                    JsonNode service = podSpecOf(serving.owner());
+                    assertEquals(service.path("nodeSelector"), job.path("nodeSelector"),
+                            prepare + ": nodeSelector differs from " + serving.owner() + "'s: an engine only runs on the kind of GPU it was built on");
+                    assertEquals(service.path("tolerations"), job.path("tolerations"), prepare + ": tolerations differ from " + serving.owner() + "'s");
+                    String restart = text(job, "restartPolicy");
+                    assertTrue("Never".equals(restart) || "OnFailure".equals(restart), prepare + ": a Job's pods need restartPolicy Never or OnFailure");
                 }
             }
         }
+    }
+
+    @Test
+    void warmStartCacheIsOneReadWriteManyClaimThatPrepareAndTheServerShare() {
+        Map<String, String> claimsAccess = new LinkedHashMap<>();
+        for (Manifest claim : MANIFESTS.ofType(PVC)) {
+            claimsAccess.put(claim.name(), claim.node().path("spec").path("accessModes").toString());
+        }
+        for (CaptionfnContainer prepare : preparing()) {
+            String prepareClaim = cacheClaim(prepare, claimsAccess);
+            for (CaptionfnContainer serving : servedBy(prepare)) {
+                assertEquals(effectiveEnv(serving.container()).get(CACHE_DIR_ENV), effectiveEnv(prepare.container()).get(CACHE_DIR_ENV),
+                        prepare + ": " + CACHE_DIR_ENV + " differs from " + serving + "'s");
+                assertEquals(prepareClaim, cacheClaim(serving, claimsAccess),
+                        prepare + ": writes its caches to another claim than " + serving + " loads them from");
+            }
+        }
+    }
+
+    /** The claim a container's CAPTIONFN_CACHE_DIR lies on, checked to be writable and shared. */
+    private static String cacheClaim(CaptionfnContainer c, Map<String, String> claimsAccess) {
+        String cacheDir = effectiveEnv(c.container()).get(CACHE_DIR_ENV);
+        assertFalse(isBlank(cacheDir), c + ": no " + CACHE_DIR_ENV + " (in the container or its image): prepare would build nothing to keep");
+        JsonNode mount = mountOf(cacheDir, c.mounts()).orElse(null);
+        assertTrue(mount != null && !mount.path("readOnly").asBoolean(false), c + ": " + CACHE_DIR_ENV + "=" + cacheDir + " lies on no writable mount");
+        JsonNode volume = c.volume(text(mount, "name"));
+        assertTrue(volume != null && volume.has("persistentVolumeClaim"),
+                c + ": " + cacheDir + " must be on a persistentVolumeClaim, so the caches outlive the pod that built them; is " + volume);
+        JsonNode claim = volume.path("persistentVolumeClaim");
+        assertFalse(claim.path("readOnly").asBoolean(false), c + ": the cache claim is mounted readOnly");
+        String claimName = text(claim, "claimName");
+        assertTrue(claimsAccess.containsKey(claimName), c + ": no PersistentVolumeClaim " + claimName + " is defined");
+        assertTrue(claimsAccess.get(claimName).contains("ReadWriteMany"), "the PersistentVolumeClaim " + claimName
+                + " must offer ReadWriteMany: prepare writes it and every replica, on any node, reads it");
+        return claimName;
     }
 
     // ---- helpers ----
