@@ -1,5 +1,6 @@
 package dev.captionfn.caption;
 
+import dev.captionfn.model.GraphSession;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -8,6 +9,7 @@ import io.micrometer.core.instrument.Timer;
 import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -17,8 +19,11 @@ import java.util.concurrent.TimeUnit;
  * caller that went away), {@code captionfn_stage_seconds{stage}} (fetch, decode, preprocess, queue,
  * vision, generate, total), {@code captionfn_tokens_generated_total},
  * {@code captionfn_batch_requests} (how many requests shared each caption's batch) and
- * {@code captionfn_requests_in_flight} (places held in the queue). Every code's counter exists from
- * the start at zero, so that a rate over it is defined before the first failure.
+ * {@code captionfn_requests_in_flight} (places held in the queue), and once the model is loaded
+ * {@code captionfn_model_session_seconds{graph, provider, cache}}: how long each graph's session took
+ * to make, on which execution provider, and whether its warm-start cache was hit, built or off.
+ * Every code's counter exists from the start at zero, so that a rate over it is defined before the
+ * first failure.
  */
 @Startup
 @ApplicationScoped
@@ -28,6 +33,7 @@ public class CaptionMetrics {
     static final String TOKENS = "captionfn.tokens.generated";
     static final String IN_FLIGHT = "captionfn.requests.in.flight";
     static final String BATCH = "captionfn.batch.requests";
+    static final String SESSION = "captionfn.model.session";
 
     private final Counter captioned;
     private final Counter abandoned;
@@ -41,8 +47,10 @@ public class CaptionMetrics {
     private final Timer total;
     private final Counter tokens;
     private final DistributionSummary batch;
+    private final MeterRegistry registry;
 
     public CaptionMetrics(MeterRegistry registry, Admission admission) {
+        this.registry = registry;
         captioned = Counter.builder(CAPTIONS).description("Caption requests by outcome and error code")
                 .tags("outcome", "captioned", "code", "OK").register(registry);
         abandoned = Counter.builder(CAPTIONS).description("Caption requests by outcome and error code")
@@ -80,6 +88,16 @@ public class CaptionMetrics {
         record(total, t.totalMs());
         tokens.increment(generatedTokens);
         batch.record(batchRequests);
+    }
+
+    void sessionsMade(List<GraphSession> sessions) {
+        for (GraphSession s : sessions) {
+            double seconds = s.millis() / 1000.0;
+            Gauge.builder(SESSION + ".seconds", () -> seconds)
+                    .description("Time to make each graph's session, by execution provider and warm-start cache use")
+                    .tags("graph", s.graph(), "provider", s.provider().id(), "cache", s.cache().id()).strongReference(true)
+                    .register(registry);
+        }
     }
 
     void abandoned() {

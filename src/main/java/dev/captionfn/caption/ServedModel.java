@@ -1,9 +1,11 @@
 package dev.captionfn.caption;
 
 import dev.captionfn.config.CaptionfnConfig;
+import dev.captionfn.config.Sessions;
 import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.image.RgbImage;
 import dev.captionfn.model.EmbeddedModel;
+import dev.captionfn.model.GraphSession;
 import dev.captionfn.model.LoadedModel;
 import dev.captionfn.model.ManifestReader;
 import dev.captionfn.model.MicroBatcher;
@@ -15,9 +17,11 @@ import jakarta.annotation.PostConstruct;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 
 /**
@@ -42,23 +46,27 @@ public class ServedModel {
     private final MicroBatcher.Settings batching;
     private final Admission admission;
     private final ModelLoader loader;
+    private final CaptionMetrics metrics;
     private final CompletableFuture<ReadyModel> ready = new CompletableFuture<>();
     private final Thread loading;
     private volatile Phase phase = Phase.LOADING;
     private volatile String failure;
     private volatile long loadMillis = -1;
     private volatile long warmUpMillis = -1;
+    private volatile List<GraphSession> sessions = List.of();
+    private volatile List<String> warnings = List.of();
 
-    public ServedModel(CaptionfnConfig config, ModelLoader loader, Admission admission) {
+    public ServedModel(CaptionfnConfig config, ModelLoader loader, Admission admission, CaptionMetrics metrics) {
         var m = config.model();
         this.dir = m.dir().orElseGet(() -> m.extractDir().map(EmbeddedModel::extractTo).orElseGet(EmbeddedModel::extractToTemp));
         LOG.infof("serving the model in %s%s", dir, m.dir().isPresent() ? "" : " (the embedded default model)");
         this.manifest = ManifestReader.read(dir);
-        this.settings = new SessionSettings(m.intraOpThreads(), m.interOpThreads());
+        this.settings = Sessions.settings(config);
         this.limits = config.limits();
         this.batching = new MicroBatcher.Settings(config.batch().maxRows(), config.batch().maxWait());
         this.admission = admission;
         this.loader = loader;
+        this.metrics = metrics;
         this.loading = new Thread(this::loadAndWarmUp, "captionfn-model-load");
         loading.setDaemon(true);
     }
@@ -78,8 +86,12 @@ public class ServedModel {
             return;
         }
         loadMillis = (System.nanoTime() - start) / 1_000_000;
+        sessions = model.model().sessions();
+        warnings = model.model().warnings();
+        metrics.sessionsMade(sessions);
         phase = Phase.WARMING_UP;
-        LOG.infof("model %s (%s) loaded in %d ms; warming up", manifest.id(), manifest.family().id(), loadMillis);
+        LOG.infof("model %s (%s) loaded in %d ms (%s); warming up", manifest.id(), manifest.family().id(), loadMillis,
+                describe(sessions));
         long warm = System.nanoTime();
         MicroBatcher batcher = new MicroBatcher(model.model(), batching, admission::onTheirWay);
         try {
@@ -97,6 +109,13 @@ public class ServedModel {
         phase = Phase.READY;
         ready.complete(new ReadyModel(model, batcher));
         LOG.infof("model %s ready: loaded in %d ms, warm-up caption in %d ms", manifest.id(), loadMillis, warmUpMillis);
+    }
+
+    /** "vision: cpu, cache hit; …", for the log and the health check. */
+    public static String describe(List<GraphSession> sessions) {
+        return sessions.stream()
+                .map(s -> s.graph() + ": " + s.provider() + ", cache " + s.cache().id() + ", " + s.millis() + " ms")
+                .collect(Collectors.joining("; "));
     }
 
     /** The generation a default request gets, so that the warm-up takes the same paths (beams and all). */
@@ -161,6 +180,21 @@ public class ServedModel {
 
     public long warmUpMillis() {
         return warmUpMillis;
+    }
+
+    /** Which provider runs each graph and what its cache did; empty until the sessions exist. */
+    public List<GraphSession> sessions() {
+        return sessions;
+    }
+
+    /** Fallbacks and ignored caches met while the sessions were made. */
+    public List<String> warnings() {
+        return warnings;
+    }
+
+    /** The session settings configuration asked for. */
+    public SessionSettings settings() {
+        return settings;
     }
 
     @PreDestroy

@@ -1,5 +1,8 @@
 package dev.captionfn.config;
 
+import dev.captionfn.model.CudnnConvAlgoSearch;
+import dev.captionfn.model.ExecutionProvider;
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
@@ -11,6 +14,21 @@ import java.util.Optional;
 @ConfigMapping(prefix = "captionfn")
 public interface CaptionfnConfig {
     Model model();
+
+    /**
+     * ONNX Runtime execution providers in order of preference (tensorrt, cuda, cpu): each graph
+     * runs on the first that loads, the ones after it taking the operators it cannot run. A
+     * provider that cannot load is named in one warning at startup, with the library it misses.
+     * TensorRT and CUDA need the gpu build (onnxruntime_gpu) and deploy/docker/Dockerfile.gpu.
+     */
+    @WithDefault("cpu")
+    List<ExecutionProvider> executionProviders();
+
+    Cache cache();
+
+    Cuda cuda();
+
+    Tensorrt tensorrt();
 
     Limits limits();
 
@@ -36,6 +54,48 @@ public interface CaptionfnConfig {
 
         /** Where the embedded default model is unpacked; unset means a temporary directory. */
         Optional<Path> extractDir();
+    }
+
+    /**
+     * The warm-start caches: TensorRT engines and timing caches, and the graphs ONNX Runtime
+     * optimised for this CPU, one directory per model id, each keyed by the model's sha256, ONNX
+     * Runtime's and TensorRT's versions, the GPU or CPU and the profile shapes. A cache that does
+     * not match is ignored with a warning and rebuilt. Fill it ahead with {@code prepare}.
+     */
+    interface Cache {
+        /** A writable directory (env CAPTIONFN_CACHE_DIR); unset means no caches: every start builds. */
+        Optional<Path> dir();
+    }
+
+    /** The CUDA provider (TensorRT runs on the same device). */
+    interface Cuda {
+        @WithDefault("0")
+        int deviceId();
+
+        /** The CUDA provider's memory arena limit (e.g. 70G); unset means no limit. */
+        Optional<MemorySize> memoryLimit();
+
+        /** How cuDNN's convolution algorithms are chosen: exhaustive (ONNX Runtime's default), heuristic or default. */
+        @WithDefault("exhaustive")
+        CudnnConvAlgoSearch cudnnConvAlgoSearch();
+    }
+
+    /** The TensorRT provider. */
+    interface Tensorrt {
+        /** Half-precision layers: faster, and no longer the reference's float32 arithmetic. */
+        @WithDefault("false")
+        boolean fp16();
+
+        /** With fp16, keep LayerNorm in float32: its variance overflows in half precision and the captions go wrong. */
+        @WithDefault("true")
+        boolean layerNormFp32Fallback();
+
+        /** The engine builder's scratch memory (e.g. 4G); unset leaves ONNX Runtime's default. */
+        Optional<MemorySize> maxWorkspaceSize();
+
+        /** 0–5: higher levels build longer and may run faster (TensorRT's default is 3). */
+        @WithDefault("3")
+        int builderOptimizationLevel();
     }
 
     /** Server-side caps on what a request may ask for. */

@@ -60,6 +60,12 @@ public class ModelHealthChecks {
         if (served.warmUpMillis() >= 0) {
             response.withData("warmUpMs", served.warmUpMillis());
         }
+        if (!served.sessions().isEmpty()) {
+            response.withData("sessions", ServedModel.describe(served.sessions()));
+        }
+        for (int i = 0; i < served.warnings().size(); i++) {
+            response.withData("warning" + (i + 1), served.warnings().get(i));
+        }
         if (served.failure() != null) {
             response.withData("failure", served.failure());
         }

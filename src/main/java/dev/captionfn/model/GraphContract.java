@@ -125,7 +125,7 @@ public final class GraphContract {
         return pattern.replace(LAYER, Integer.toString(layer));
     }
 
-    private static String name(ModelManifest m, ModelManifest.GraphSpec spec, boolean input, String role) {
+    static String name(ModelManifest m, ModelManifest.GraphSpec spec, boolean input, String role) {
         String name = input ? spec.input(role) : spec.output(role);
         if (name == null) {
             throw new ModelLoadException("model.json: graphs." + graphName(m, spec) + (input ? ".inputs." : ".outputs.")

@@ -8,6 +8,7 @@ import dev.captionfn.text.QFormerTokenizer;
 import dev.captionfn.text.QFormerTokenizerSpec;
 import dev.captionfn.text.TokenizerLoadException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * A model directory made ready to serve: verified files, checked sessions, tokenizers and the
@@ -39,7 +40,8 @@ public record LoadedModel(
             var image = manifest.image();
             ImagePreprocessor preprocessor = new ImagePreprocessor(
                     new PreprocessSpec(image.width(), image.height(), image.rescale(), image.mean(), image.std()));
-            VisionLanguageModel vlm = new VisionLanguageModel(OnnxGraphs.load(dir, manifest, settings), qformer.padId());
+            VisionLanguageModel vlm = new VisionLanguageModel(
+                    OnnxGraphs.load(dir, manifest, settings, typicalRequest(manifest, qformer, llm)), qformer.padId());
             return new LoadedModel(dir, manifest, vlm, qformer, llm, preprocessor);
         } catch (TokenizerLoadException e) {
             close(qformer, llm);
@@ -48,6 +50,12 @@ public record LoadedModel(
             close(qformer, llm);
             throw e;
         }
+    }
+
+    /** The default prompt's lengths, for the shapes TensorRT tunes its engines for. */
+    private static ProfileShapes.DefaultRequest typicalRequest(ModelManifest manifest, QFormerTokenizer qformer, LlmTokenizer llm) {
+        return new ProfileShapes.DefaultRequest(qformer.encode(List.of(manifest.prompt())).length(),
+                llm.encodePrompt(manifest.prompt()).length);
     }
 
     private static void close(QFormerTokenizer qformer, LlmTokenizer llm) {

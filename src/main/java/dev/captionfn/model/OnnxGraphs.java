@@ -7,7 +7,9 @@ import ai.onnxruntime.OrtSession;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -15,6 +17,10 @@ import java.util.Map;
  * startup, with one method per graph. Tensor names come from model.json only.
  */
 public final class OnnxGraphs implements AutoCloseable {
+    public static final String VISION = "vision";
+    public static final String EMBED = "embed";
+    public static final String DECODER = "decoder";
+
     private final OrtEnvironment env;
     private final ModelManifest manifest;
     private final OrtSession vision;
@@ -24,9 +30,14 @@ public final class OnnxGraphs implements AutoCloseable {
     private final String[] pastValues;
     private final String[] presentKeys;
     private final String[] presentValues;
+    private final List<GraphSession> sessions;
+    private final List<String> warnings;
 
-    private OnnxGraphs(OrtEnvironment env, ModelManifest manifest, OrtSession vision, OrtSession embed, OrtSession decoder) {
+    private OnnxGraphs(OrtEnvironment env, ModelManifest manifest, OrtSession vision, OrtSession embed, OrtSession decoder,
+            List<GraphSession> sessions, List<String> warnings) {
         this.env = env;
+        this.sessions = List.copyOf(sessions);
+        this.warnings = List.copyOf(warnings);
         this.manifest = manifest;
         this.vision = vision;
         this.embed = embed;
@@ -45,37 +56,50 @@ public final class OnnxGraphs implements AutoCloseable {
         }
     }
 
-    /** Creates and checks the sessions; files must already be verified ({@link ModelFiles#verify}). */
+    /** Creates and checks the sessions on CPU-shaped defaults (the bare benchmark's way); files must already be verified. */
     public static OnnxGraphs load(Path modelDir, ModelManifest manifest, SessionSettings settings) {
+        return load(modelDir, manifest, settings, new ProfileShapes.DefaultRequest(manifest.qformer().maxLength(), 1));
+    }
+
+    /**
+     * Creates and checks the sessions on the configured execution providers, each from its
+     * warm-start cache where one is valid; files must already be verified ({@link ModelFiles#verify}).
+     *
+     * @param typical the default request's shapes, which TensorRT tunes its engines for
+     */
+    public static OnnxGraphs load(Path modelDir, ModelManifest manifest, SessionSettings settings,
+            ProfileShapes.DefaultRequest typical) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         var g = manifest.graphs();
-        OrtSession vision = null;
-        OrtSession embed = null;
+        SessionFactory factory = new SessionFactory(env, modelDir, manifest, settings, typical);
+        List<SessionFactory.Opened> opened = new ArrayList<>();
         try {
-            vision = open(env, modelDir, g.vision(), settings);
+            var vision = open(factory, opened, VISION, g.vision());
             GraphContract.check(ModelFiles.resolve(modelDir, g.vision().file()), vision,
                     GraphContract.visionInputs(manifest), GraphContract.visionOutputs(manifest));
-            embed = open(env, modelDir, g.embed(), settings);
+            var embed = open(factory, opened, EMBED, g.embed());
             GraphContract.check(ModelFiles.resolve(modelDir, g.embed().file()), embed,
                     GraphContract.embedInputs(manifest), GraphContract.embedOutputs(manifest));
-            OrtSession decoder = open(env, modelDir, g.decoder(), settings);
-            try {
-                Path decoderFile = ModelFiles.resolve(modelDir, g.decoder().file());
-                GraphContract.check(decoderFile, decoder, GraphContract.decoderInputs(manifest), GraphContract.decoderOutputs(manifest));
-                GraphContract.checkLogitsWidth(decoderFile, decoder, manifest);
-            } catch (RuntimeException e) {
-                closeQuietly(decoder);
-                throw e;
-            }
-            return new OnnxGraphs(env, manifest, vision, embed, decoder);
+            var decoder = open(factory, opened, DECODER, g.decoder());
+            Path decoderFile = ModelFiles.resolve(modelDir, g.decoder().file());
+            GraphContract.check(decoderFile, decoder, GraphContract.decoderInputs(manifest), GraphContract.decoderOutputs(manifest));
+            GraphContract.checkLogitsWidth(decoderFile, decoder, manifest);
+            return new OnnxGraphs(env, manifest, vision, embed, decoder,
+                    opened.stream().map(SessionFactory.Opened::info).toList(), factory.warnings());
         } catch (RuntimeException e) {
-            closeQuietly(vision);
-            closeQuietly(embed);
+            opened.forEach(o -> closeQuietly(o.session()));
             throw e;
         }
     }
 
-    /** One graph's session with captionfn's options (the benchmark's bare loop opens its own this way). */
+    private static OrtSession open(SessionFactory factory, List<SessionFactory.Opened> opened, String graph,
+            ModelManifest.GraphSpec spec) {
+        SessionFactory.Opened o = factory.open(graph, spec);
+        opened.add(o);
+        return o.session();
+    }
+
+    /** One graph's plain CPU session with captionfn's threads and optimisation (the benchmark's bare loop opens its own this way). */
     static OrtSession open(OrtEnvironment env, Path dir, ModelManifest.GraphSpec spec, SessionSettings settings) {
         Path file = ModelFiles.resolve(dir, spec.file());
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
@@ -90,6 +114,16 @@ public final class OnnxGraphs implements AutoCloseable {
         } catch (OrtException e) {
             throw new ModelLoadException(file + ": ONNX Runtime cannot load it: " + e.getMessage(), e);
         }
+    }
+
+    /** Which provider runs each graph, whether its cache was used, and how long its session took. */
+    public List<GraphSession> sessions() {
+        return sessions;
+    }
+
+    /** What went wrong while the sessions were made without stopping them (fallbacks, ignored caches). */
+    public List<String> warnings() {
+        return warnings;
     }
 
     public ModelManifest manifest() {

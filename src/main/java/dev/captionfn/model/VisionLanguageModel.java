@@ -47,6 +47,16 @@ public final class VisionLanguageModel implements AutoCloseable {
         return manifest;
     }
 
+    /** Which provider runs each graph and what its warm-start cache did. */
+    public List<GraphSession> sessions() {
+        return graphs.sessions();
+    }
+
+    /** Fallbacks and ignored caches met while the sessions were made. */
+    public List<String> warnings() {
+        return graphs.warnings();
+    }
+
     /** Generates for every input to its end. */
     public Output generate(List<Input> inputs) {
         try (BatchControl control = new BatchControl(inputs.size())) {

@@ -44,8 +44,9 @@ import java.util.regex.Pattern;
  * <ol>
  *   <li>The bare model ({@link BareModelLoop}): the three graphs in a tight loop on prepared
  *       inputs, with the beams and lengths captionfn's search takes for each image.
- *   <li>The packaged application as its own process, started {@code bench.starts} times: process
- *       start to readiness UP.
+ *   <li>The packaged application as its own process, started {@code bench.starts} times on a fresh
+ *       cache directory (cold: it builds the warm-start caches) and once more on each (warm):
+ *       process start to readiness UP, and the time its three sessions took.
  *   <li>End to end over HTTP, images served on loopback by a real HTTP server, at each
  *       concurrency of {@code bench.concurrency}: captions/s, p50 and p99 latency, after a
  *       warm-up at that concurrency.
@@ -73,7 +74,7 @@ public final class Benchmark {
     private final Path out = Path.of(System.getProperty("bench.out", "target/benchmark.json"));
     /** ONNX Runtime threads per operator for the bare model and the application alike; 0 = one per core. */
     private final int intraOpThreads = Integer.getInteger("bench.intra-op-threads", 0);
-    private final SessionSettings sessions = new SessionSettings(intraOpThreads, 0);
+    private final SessionSettings sessions = SessionSettings.cpu(intraOpThreads, 0);
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -103,22 +104,33 @@ public final class Benchmark {
             urls.add(images.image("tiny-reference/scene-%02d.png".formatted(i)));
         }
 
-        List<Long> readyMillis = new ArrayList<>();
+        // each start twice on the same cache volume: cold (an empty cache, which it fills), then warm
+        Map<String, List<Long>> readyMillis = new LinkedHashMap<>(Map.of("cold", new ArrayList<>(), "warm", new ArrayList<>()));
+        Map<String, List<Long>> sessionMillis = new LinkedHashMap<>(Map.of("cold", new ArrayList<>(), "warm", new ArrayList<>()));
         AppProcess app = null;
         for (int i = 0; i < starts; i++) {
-            if (app != null) {
-                app.close();
-                app.waitForExit(30);
+            Path cache = Files.createTempDirectory("captionfn-bench-cache");
+            for (String kind : List.of("cold", "warm")) {
+                if (app != null) {
+                    app.close();
+                    app.waitForExit(30);
+                }
+                long t0 = System.nanoTime();
+                app = AppProcess.startQuietly(appJvmOptions, "captionfn.fetch.allow-private-addresses=true",
+                        "captionfn.model.intra-op-threads=" + intraOpThreads, "captionfn.cache.dir=" + cache);
+                awaitReady(app);
+                readyMillis.get(kind).add((System.nanoTime() - t0) / 1_000_000);
+                sessionMillis.get(kind).add(sessionMillis(app));
+                progress("start %d, %s cache: ready after %d ms, sessions %d ms", i + 1, kind,
+                        readyMillis.get(kind).get(i), sessionMillis.get(kind).get(i));
             }
-            long t0 = System.nanoTime();
-            app = AppProcess.startQuietly(appJvmOptions, "captionfn.fetch.allow-private-addresses=true",
-                    "captionfn.model.intra-op-threads=" + intraOpThreads);
-            awaitReady(app);
-            readyMillis.add((System.nanoTime() - t0) / 1_000_000);
-            progress("start %d: ready after %d ms", i + 1, readyMillis.get(readyMillis.size() - 1));
         }
-        report.put("startupToReadyMs", Map.of("each", readyMillis,
-                "median", readyMillis.stream().sorted().toList().get(readyMillis.size() / 2)));
+        Map<String, Object> startup = new LinkedHashMap<>();
+        for (String kind : List.of("cold", "warm")) {
+            startup.put(kind, Map.of("readyMs", readyMillis.get(kind), "readyMedianMs", median(readyMillis.get(kind)),
+                    "sessionsMs", sessionMillis.get(kind), "sessionsMedianMs", median(sessionMillis.get(kind))));
+        }
+        report.put("startupToReady", startup);
 
         try (AppProcess running = app) {
             URI caption = URI.create(running.baseUrl() + "/caption");
@@ -220,6 +232,24 @@ public final class Benchmark {
             model.model().generate(List.of(inputs.get(n++ % inputs.size())));
         }
         return round((System.nanoTime() - start) / 1e6 / n, 3);
+    }
+
+    private static final Pattern SESSION = Pattern.compile("graph \\w+ runs on \\w+: session in (\\d+) ms");
+
+    /** The three graphs' session times from the application's log. */
+    private static long sessionMillis(AppProcess app) {
+        long total = 0;
+        for (String line : app.logLines()) {
+            Matcher m = SESSION.matcher(line);
+            if (m.find()) {
+                total += Long.parseLong(m.group(1));
+            }
+        }
+        return total;
+    }
+
+    private static long median(List<Long> values) {
+        return values.stream().sorted().toList().get(values.size() / 2);
     }
 
     private void awaitReady(AppProcess app) throws Exception {

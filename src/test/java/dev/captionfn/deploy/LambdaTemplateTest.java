@@ -12,6 +12,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.captionfn.config.CaptionfnConfig;
 import io.quarkus.runtime.configuration.DurationConverter;
+import io.quarkus.runtime.configuration.MemorySize;
+import io.quarkus.runtime.configuration.MemorySizeConverter;
 import io.quarkus.runtime.configuration.PathConverter;
 import io.smallrye.config.ConfigMappings;
 import io.smallrye.config.EnvConfigSource;
@@ -458,6 +460,7 @@ class LambdaTemplateTest {
                 .withProfile("prod")
                 .withSources(new EnvConfigSource(env, 300))
                 .withConverter(Duration.class, 200, new DurationConverter())
+                .withConverter(MemorySize.class, 200, new MemorySizeConverter())
                 .withConverter(Path.class, 200, new PathConverter())
                 .withMapping(CaptionfnConfig.class);
         try {

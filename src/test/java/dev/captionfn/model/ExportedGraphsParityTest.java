@@ -31,7 +31,7 @@ class ExportedGraphsParityTest {
 
     @BeforeAll
     static void load() throws IOException {
-        model = LoadedModel.load(DIR, new SessionSettings(1, 1));
+        model = LoadedModel.load(DIR, SessionSettings.cpu(1, 1));
         cases = new ArrayList<>();
         for (JsonNode c : new ObjectMapper().readTree(DIR.resolve("reference.json").toFile()).get("cases")) {
             float[] pixels = new float[c.get("pixel_values").size()];

@@ -24,7 +24,7 @@ class GenerationParityTest {
 
     @BeforeAll
     static void load() {
-        model = LoadedModel.load(TinyReference.MODEL_DIR, new SessionSettings(1, 1));
+        model = LoadedModel.load(TinyReference.MODEL_DIR, SessionSettings.cpu(1, 1));
         cases = TinyReference.cases();
         beam = model.manifest().generation();
         greedy = new GenerationOptions(1, beam.maxNewTokens(), beam.minNewTokens(), beam.repetitionPenalty(),

@@ -33,7 +33,7 @@ class MicroBatcherTest {
 
     @BeforeAll
     static void load() {
-        model = LoadedModel.load(TinyReference.MODEL_DIR, new SessionSettings(1, 1));
+        model = LoadedModel.load(TinyReference.MODEL_DIR, SessionSettings.cpu(1, 1));
         cases = TinyReference.cases().subList(0, 8);
         GenerationOptions beam = model.manifest().generation();
         inputs = new ArrayList<>();

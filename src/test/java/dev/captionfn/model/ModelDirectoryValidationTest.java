@@ -70,7 +70,7 @@ class ModelDirectoryValidationTest {
 
     private static String failure(Path model) {
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> {
-            try (LoadedModel m = LoadedModel.load(model, new SessionSettings(1, 1))) {
+            try (LoadedModel m = LoadedModel.load(model, SessionSettings.cpu(1, 1))) {
                 // loading is the test
             }
         });
@@ -85,7 +85,7 @@ class ModelDirectoryValidationTest {
 
     @Test
     void theTinyModelLoads() throws IOException {
-        try (LoadedModel m = LoadedModel.load(copyOfTinyModel(), new SessionSettings(1, 1))) {
+        try (LoadedModel m = LoadedModel.load(copyOfTinyModel(), SessionSettings.cpu(1, 1))) {
             assertTrue(m.manifest().id().startsWith("captionfn-tiny"));
         }
     }
@@ -167,7 +167,7 @@ class ModelDirectoryValidationTest {
     @Test
     void aGraphSplitIntoExternalDataLoadsAndCaptionsAsTheSingleFileGraphDoes() throws IOException {
         Path model = withExternalDataDecoder("decoder.onnx.data");
-        try (LoadedModel m = LoadedModel.load(model, new SessionSettings(1, 1))) {
+        try (LoadedModel m = LoadedModel.load(model, SessionSettings.cpu(1, 1))) {
             assertEquals(List.of(new ModelManifest.FileRef("decoder.onnx.data",
                     ModelFiles.sha256(model.resolve("decoder.onnx.data")))), m.manifest().graphs().decoder().data());
             assertTrue(m.manifest().files().contains(m.manifest().graphs().decoder().data().get(0)),

@@ -28,7 +28,7 @@ public final class AppProcess implements AutoCloseable {
     private final CompletableFuture<Integer> port = new CompletableFuture<>();
     private final boolean echo;
 
-    private AppProcess(List<String> jvmOptions, List<String> systemProperties, boolean echo) throws IOException {
+    private AppProcess(List<String> jvmOptions, List<String> systemProperties, List<String> args, boolean echo) throws IOException {
         this.echo = echo;
         if (!Files.exists(APP)) {
             throw new IllegalStateException("package the application first: " + APP);
@@ -41,6 +41,7 @@ public final class AppProcess implements AutoCloseable {
         systemProperties.forEach(p -> command.add("-D" + p));
         command.add("-jar");
         command.add(APP.toString());
+        command.addAll(args);
         process = new ProcessBuilder(command).redirectErrorStream(true).start();
         logReader = new Thread(this::readLog, "app-log");
         logReader.setDaemon(true);
@@ -49,16 +50,21 @@ public final class AppProcess implements AutoCloseable {
 
     /** Starts the application with these system properties ({@code key=value}) and waits until it listens. */
     public static AppProcess start(String... systemProperties) throws IOException {
-        AppProcess app = new AppProcess(List.of(), List.of(systemProperties), true);
+        AppProcess app = new AppProcess(List.of(), List.of(systemProperties), List.of(), true);
         app.port();
         return app;
     }
 
     /** The same with JVM options (e.g. a heap size), its log kept but not echoed: the benchmark's way. */
     public static AppProcess startQuietly(List<String> jvmOptions, String... systemProperties) throws IOException {
-        AppProcess app = new AppProcess(jvmOptions, List.of(systemProperties), false);
+        AppProcess app = new AppProcess(jvmOptions, List.of(systemProperties), List.of(), false);
         app.port();
         return app;
+    }
+
+    /** Starts the application with program arguments (e.g. {@code prepare}), without waiting for it to listen. */
+    public static AppProcess withArguments(List<String> args, String... systemProperties) throws IOException {
+        return new AppProcess(List.of(), List.of(systemProperties), args, true);
     }
 
     public long pid() {
