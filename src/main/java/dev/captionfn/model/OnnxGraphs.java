@@ -56,7 +56,10 @@ public final class OnnxGraphs implements AutoCloseable {
         }
     }
 
-    /** Creates and checks the sessions on CPU-shaped defaults (the bare benchmark's way); files must already be verified. */
+    /**
+     * Creates and checks the sessions for requests of no particular shape (the benchmark's traced
+     * run); files must already be verified.
+     */
     public static OnnxGraphs load(Path modelDir, ModelManifest manifest, SessionSettings settings) {
         return load(modelDir, manifest, settings, new ProfileShapes.DefaultRequest(manifest.qformer().maxLength(), 1));
     }
@@ -99,21 +102,20 @@ public final class OnnxGraphs implements AutoCloseable {
         return o.session();
     }
 
-    /** One graph's plain CPU session with captionfn's threads and optimisation (the benchmark's bare loop opens its own this way). */
-    static OrtSession open(OrtEnvironment env, Path dir, ModelManifest.GraphSpec spec, SessionSettings settings) {
-        Path file = ModelFiles.resolve(dir, spec.file());
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            if (settings.intraOpThreads() > 0) {
-                options.setIntraOpNumThreads(settings.intraOpThreads());
-            }
-            if (settings.interOpThreads() > 0) {
-                options.setInterOpNumThreads(settings.interOpThreads());
-            }
-            return env.createSession(file.toString(), options);
-        } catch (OrtException e) {
-            throw new ModelLoadException(file + ": ONNX Runtime cannot load it: " + e.getMessage(), e);
-        }
+    /**
+     * One graph's session made as captionfn makes them, on its own (the benchmark's bare loop
+     * opens its sessions this way, so that nothing is shared with captionfn's).
+     */
+    static OrtSession open(OrtEnvironment env, Path dir, ModelManifest manifest, String graph, SessionSettings settings) {
+        var g = manifest.graphs();
+        var spec = switch (graph) {
+            case VISION -> g.vision();
+            case EMBED -> g.embed();
+            case DECODER -> g.decoder();
+            default -> throw new IllegalArgumentException("no graph " + graph);
+        };
+        return new SessionFactory(env, dir, manifest, settings, new ProfileShapes.DefaultRequest(manifest.qformer().maxLength(), 1))
+                .open(graph, spec).session();
     }
 
     /** Which provider runs each graph, whether its cache was used, and how long its session took. */

@@ -42,9 +42,9 @@ public final class BareModelLoop implements AutoCloseable {
         this.graphs = graphs;
         this.manifest = manifest;
         // sessions of its own, made as captionfn makes them, so that nothing is shared with the traced run
-        this.vision = OnnxGraphs.open(env, dir, manifest.graphs().vision(), settings);
-        this.embed = OnnxGraphs.open(env, dir, manifest.graphs().embed(), settings);
-        this.decoder = OnnxGraphs.open(env, dir, manifest.graphs().decoder(), settings);
+        this.vision = OnnxGraphs.open(env, dir, manifest, OnnxGraphs.VISION, settings);
+        this.embed = OnnxGraphs.open(env, dir, manifest, OnnxGraphs.EMBED, settings);
+        this.decoder = OnnxGraphs.open(env, dir, manifest, OnnxGraphs.DECODER, settings);
     }
 
     /**
