@@ -9,6 +9,7 @@ import dev.captionfn.text.QFormerTokenizerSpec;
 import dev.captionfn.text.TokenizerLoadException;
 import java.nio.file.Path;
 import java.util.List;
+import org.jboss.logging.Logger;
 
 /**
  * A model directory made ready to serve: verified files, checked sessions, tokenizers and the
@@ -22,13 +23,19 @@ public record LoadedModel(
         LlmTokenizer llmTokenizer,
         ImagePreprocessor preprocessor) implements AutoCloseable {
 
+    private static final Logger LOG = Logger.getLogger(LoadedModel.class);
+
     public static LoadedModel load(Path dir, SessionSettings settings) {
         return load(dir, ManifestReader.read(dir), settings);
     }
 
     /** Loads a directory whose model.json was already read (the slow part: checksums and sessions). */
     public static LoadedModel load(Path dir, ModelManifest manifest, SessionSettings settings) {
-        ModelFiles.verify(dir, manifest);
+        var checked = ModelFiles.verify(dir, manifest, settings.cacheDir());
+        if (settings.cacheDir().isPresent()) {
+            LOG.infof("model %s: %d files hashed, %d unchanged since their last check (the cache's record)", manifest.id(),
+                    checked.hashed(), checked.unchanged());
+        }
         QFormerTokenizer qformer = null;
         LlmTokenizer llm = null;
         try {

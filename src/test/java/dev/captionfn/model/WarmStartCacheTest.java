@@ -2,6 +2,7 @@ package dev.captionfn.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,9 +14,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -26,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The warm-start cache on the CPU: a cold start optimises each graph and writes it to the cache
  * directory, the next start loads those graphs (faster) and captions exactly as the reference;
  * a damaged, unreadable or foreign cache is ignored with a warning and rebuilt, and a cache
- * directory that cannot be written leaves the sessions uncached but working.
+ * directory that cannot be written leaves the sessions uncached but working. The model's files
+ * are hashed once and then known unchanged from the cache's record, unless they change.
  */
 class WarmStartCacheTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -184,6 +188,45 @@ class WarmStartCacheTest {
         assertMentions(warnings, "cannot be written", "this session is built without one");
     }
 
+    @Test
+    void theModelsFilesAreHashedOnceThenKnownUnchangedFromTheCacheRecord() {
+        Path cache = tmp.resolve("cache");
+        ModelManifest manifest = ManifestReader.read(TinyReference.MODEL_DIR);
+        int files = manifest.files().size();
+        assertEquals(new ModelFiles.Verification(files, 0), ModelFiles.verify(TinyReference.MODEL_DIR, manifest, Optional.of(cache)));
+        assertEquals(new ModelFiles.Verification(0, files), ModelFiles.verify(TinyReference.MODEL_DIR, manifest, Optional.of(cache)));
+        assertEquals(new ModelFiles.Verification(files, 0), ModelFiles.verify(TinyReference.MODEL_DIR, manifest, Optional.empty()));
+    }
+
+    /** A rewrite changes the file's ctime, which cannot be set back: the record no longer vouches for it. */
+    @Test
+    void aModelFileChangedSinceItsCheckIsHashedAgainEvenWithItsTimeSetBack() throws IOException {
+        Path cache = tmp.resolve("cache");
+        Path model = copyOfTinyModel(tmp.resolve("model"));
+        ModelManifest manifest = ManifestReader.read(model);
+        ModelFiles.verify(model, manifest, Optional.of(cache));
+
+        Path decoder = model.resolve("decoder.onnx");
+        FileTime modified = Files.getLastModifiedTime(decoder);
+        byte[] bytes = Files.readAllBytes(decoder);
+        bytes[bytes.length / 2] ^= 0x5a;
+        Files.write(decoder, bytes);
+        Files.setLastModifiedTime(decoder, modified);
+
+        var e = assertThrows(ModelLoadException.class, () -> ModelFiles.verify(model, manifest, Optional.of(cache)));
+        assertTrue(e.getMessage().contains("decoder.onnx: sha256 mismatch"), e.getMessage());
+    }
+
+    @Test
+    void anUnreadableRecordOfVerifiedFilesMeansEveryFileIsHashed() throws IOException {
+        Path cache = tmp.resolve("cache");
+        ModelManifest manifest = ManifestReader.read(TinyReference.MODEL_DIR);
+        ModelFiles.verify(TinyReference.MODEL_DIR, manifest, Optional.of(cache));
+        Files.writeString(cache.resolve("captionfn-tiny-instructblip").resolve(ModelFiles.VERIFIED), "[truncated");
+        assertEquals(new ModelFiles.Verification(manifest.files().size(), 0),
+                ModelFiles.verify(TinyReference.MODEL_DIR, manifest, Optional.of(cache)));
+    }
+
     /**
      * Session creation from a warm cache against a cold start that builds it, same model, same
      * JVM, alternating, medians of five: loading an optimised graph skips ONNX Runtime's graph
@@ -211,8 +254,7 @@ class WarmStartCacheTest {
         }
     }
 
-    /** The tiny model with its decoder as a weightless graph plus decoder.onnx.data: same id, same shapes, other files. */
-    private static Path withExternalDataDecoder(Path model) throws IOException {
+    private static Path copyOfTinyModel(Path model) throws IOException {
         try (Stream<Path> files = Files.walk(TinyReference.MODEL_DIR)) {
             for (Path f : files.toList()) {
                 Path target = model.resolve(TinyReference.MODEL_DIR.relativize(f).toString());
@@ -223,6 +265,12 @@ class WarmStartCacheTest {
                 }
             }
         }
+        return model;
+    }
+
+    /** The tiny model with its decoder as a weightless graph plus decoder.onnx.data: same id, same shapes, other files. */
+    private static Path withExternalDataDecoder(Path model) throws IOException {
+        copyOfTinyModel(model);
         Files.write(model.resolve("decoder.onnx"), TinyReference.bytes("external-data-model/decoder.onnx"));
         Files.write(model.resolve("decoder.onnx.data"), TinyReference.bytes("external-data-model/decoder.onnx.data"));
         ObjectNode root = (ObjectNode) JSON.readTree(model.resolve("model.json").toFile());
