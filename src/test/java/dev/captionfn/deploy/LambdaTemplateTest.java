@@ -1,5 +1,8 @@
 package dev.captionfn.deploy;
 
+import static dev.captionfn.testing.DockerContext.glob;
+import static dev.captionfn.testing.DockerContext.ignored;
+import static dev.captionfn.testing.DockerContext.trimSlash;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -510,46 +513,7 @@ class LambdaTemplateTest {
         return value == null || value.isBlank() ? List.of() : Arrays.asList(value.trim().split("\\s+"));
     }
 
-    private static String trimSlash(String path) {
-        String p = path.startsWith("./") ? path.substring(2) : path;
-        return p.endsWith("/") ? p.substring(0, p.length() - 1) : p;
-    }
 
-    /** A Dockerfile or .dockerignore glob: * and ? within a path element, ** across them. */
-    private static Pattern glob(String glob) {
-        StringBuilder regex = new StringBuilder();
-        for (int i = 0; i < glob.length(); i++) {
-            char c = glob.charAt(i);
-            if (c == '*' && i + 1 < glob.length() && glob.charAt(i + 1) == '*') {
-                regex.append(".*");
-                i++;
-            } else if (c == '*') {
-                regex.append("[^/]*");
-            } else if (c == '?') {
-                regex.append("[^/]");
-            } else {
-                regex.append(Pattern.quote(String.valueOf(c)));
-            }
-        }
-        return Pattern.compile(regex.toString());
-    }
-
-    /** Docker's rule: the last pattern that matches the path or one of its parent directories decides; "!" lets it through. */
-    private static boolean ignored(List<String> patterns, String path) {
-        boolean ignored = false;
-        for (String line : patterns) {
-            boolean exception = line.startsWith("!");
-            String pattern = trimSlash(Path.of(exception ? line.substring(1) : line).normalize().toString().replaceFirst("^/", ""));
-            Pattern p = glob(pattern);
-            for (Path candidate = Path.of(path); candidate != null; candidate = candidate.getParent()) {
-                if (p.matcher(candidate.toString()).matches()) {
-                    ignored = !exception;
-                    break;
-                }
-            }
-        }
-        return ignored;
-    }
 
     /** The SAM template as data: resources, parameters' defaults, Globals merged into each function as SAM merges them. */
     static final class Template {

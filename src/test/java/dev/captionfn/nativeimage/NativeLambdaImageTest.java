@@ -1,5 +1,7 @@
 package dev.captionfn.nativeimage;
 
+import static dev.captionfn.testing.DockerContext.glob;
+import static dev.captionfn.testing.DockerContext.ignored;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -126,40 +128,6 @@ class NativeLambdaImageTest {
         }
     }
 
-    /** A Dockerfile or .dockerignore glob: * and ? within a path element, ** across them. */
-    private static Pattern glob(String glob) {
-        StringBuilder regex = new StringBuilder();
-        for (int i = 0; i < glob.length(); i++) {
-            char c = glob.charAt(i);
-            if (c == '*' && i + 1 < glob.length() && glob.charAt(i + 1) == '*') {
-                regex.append(".*");
-                i++;
-            } else if (c == '*') {
-                regex.append("[^/]*");
-            } else if (c == '?') {
-                regex.append("[^/]");
-            } else {
-                regex.append(Pattern.quote(String.valueOf(c)));
-            }
-        }
-        return Pattern.compile(regex.toString());
-    }
-
-    /** Docker's rule: the last pattern that matches the path or one of its parent directories decides; "!" lets it through. */
-    private static boolean ignored(List<String> patterns, String path) {
-        boolean ignored = false;
-        for (String line : patterns) {
-            boolean exception = line.startsWith("!");
-            Pattern pattern = glob(exception ? line.substring(1) : line);
-            for (Path candidate = Path.of(path); candidate != null; candidate = candidate.getParent()) {
-                if (pattern.matcher(candidate.toString().replace('\\', '/')).matches()) {
-                    ignored = !exception;
-                    break;
-                }
-            }
-        }
-        return ignored;
-    }
 
     /** One stage of the Dockerfile: its FROM image, its name (AS) and its instructions, continuation lines joined. */
     record Stage(String from, String name, List<String[]> instructions) {
