@@ -8,6 +8,8 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Iterator;
@@ -37,6 +39,9 @@ import java.util.zip.CRC32C;
 final class SessionCache {
     static final String RECORD = "cache.json";
     static final String FORMAT = "1";
+    static final String BUILDING = ".building-";
+    /** Longer than any build: a prepare Job's deadline is hours, a TensorRT build minutes. */
+    static final Duration ABANDONED_AFTER = Duration.ofHours(24);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path root;
@@ -146,10 +151,23 @@ final class SessionCache {
             return Check.ok();
         }
 
-        /** A fresh directory beside the slot for ONNX Runtime to write into. */
+        /**
+         * A fresh directory beside the slot for ONNX Runtime to write into. Builds of this slot left
+         * behind by a process that died (a TensorRT build can leave a model-sized directory) are
+         * removed once they are older than any build takes.
+         */
         Path startBuilding() throws IOException {
             Files.createDirectories(dir.getParent());
-            return Files.createDirectory(dir.resolveSibling(dir.getFileName() + ".building-" + UUID.randomUUID()));
+            String prefix = dir.getFileName() + BUILDING;
+            Instant abandoned = Instant.now().minus(ABANDONED_AFTER);
+            try (Stream<Path> siblings = Files.list(dir.getParent())) {
+                for (Path stale : siblings.filter(p -> p.getFileName().toString().startsWith(prefix)).toList()) {
+                    if (Files.getLastModifiedTime(stale).toInstant().isBefore(abandoned)) {
+                        delete(stale);
+                    }
+                }
+            }
+            return Files.createDirectory(dir.resolveSibling(prefix + UUID.randomUUID()));
         }
 
         /**

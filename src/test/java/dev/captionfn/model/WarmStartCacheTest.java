@@ -15,6 +15,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -178,6 +180,22 @@ class WarmStartCacheTest {
         List<String> warnings = new ArrayList<>();
         assertEquals(GraphSession.CacheUse.BUILT, load(TinyReference.MODEL_DIR, cache, warnings).get(OnnxGraphs.VISION));
         assertMentions(warnings, "onnxruntime was 1.0.0, is ", "cpu was amd64/0000000000000000");
+    }
+
+    @Test
+    void aBuildLeftBehindByAProcessThatDiedIsRemovedOnceItIsADayOld() throws IOException {
+        Path cache = tmp.resolve("cache");
+        load(TinyReference.MODEL_DIR, cache, new ArrayList<>());
+        Path slot = slot(cache, OnnxGraphs.VISION);
+        Path abandoned = Files.createDirectories(slot.resolveSibling(slot.getFileName() + SessionCache.BUILDING + "dead"));
+        Files.writeString(abandoned.resolve(SessionFactory.OPTIMIZED_GRAPH), "half a graph");
+        Files.setLastModifiedTime(abandoned, FileTime.from(Instant.now().minus(Duration.ofHours(25))));
+        Path recent = Files.createDirectories(slot.resolveSibling(slot.getFileName() + SessionCache.BUILDING + "running"));
+        Files.delete(slot.resolve(SessionCache.RECORD)); // so that the next start builds this slot again
+
+        load(TinyReference.MODEL_DIR, cache, new ArrayList<>());
+        assertTrue(Files.notExists(abandoned), "a day-old build is gone");
+        assertTrue(Files.isDirectory(recent), "a build that may still be running stays");
     }
 
     @Test
