@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 
 /**
@@ -91,7 +90,7 @@ public class ServedModel {
         metrics.sessionsMade(sessions);
         phase = Phase.WARMING_UP;
         LOG.infof("model %s (%s) loaded in %d ms (%s); warming up", manifest.id(), manifest.family().id(), loadMillis,
-                describe(sessions));
+                GraphSession.summary(sessions));
         long warm = System.nanoTime();
         MicroBatcher batcher = new MicroBatcher(model.model(), batching, admission::onTheirWay);
         try {
@@ -109,13 +108,6 @@ public class ServedModel {
         phase = Phase.READY;
         ready.complete(new ReadyModel(model, batcher));
         LOG.infof("model %s ready: loaded in %d ms, warm-up caption in %d ms", manifest.id(), loadMillis, warmUpMillis);
-    }
-
-    /** "vision: cpu, cache hit; …", for the log and the health check. */
-    public static String describe(List<GraphSession> sessions) {
-        return sessions.stream()
-                .map(s -> s.graph() + ": " + s.provider() + ", cache " + s.cache().id() + ", " + s.millis() + " ms")
-                .collect(Collectors.joining("; "));
     }
 
     /** The generation a default request gets, so that the warm-up takes the same paths (beams and all). */

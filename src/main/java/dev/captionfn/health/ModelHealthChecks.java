@@ -1,6 +1,7 @@
 package dev.captionfn.health;
 
 import dev.captionfn.caption.ServedModel;
+import dev.captionfn.model.GraphSession;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import org.eclipse.microprofile.health.HealthCheck;
@@ -61,7 +62,7 @@ public class ModelHealthChecks {
             response.withData("warmUpMs", served.warmUpMillis());
         }
         if (!served.sessions().isEmpty()) {
-            response.withData("sessions", ServedModel.describe(served.sessions()));
+            response.withData("sessions", GraphSession.summary(served.sessions()));
         }
         for (int i = 0; i < served.warnings().size(); i++) {
             response.withData("warning" + (i + 1), served.warnings().get(i));

@@ -72,7 +72,7 @@ public final class ModelFiles {
     }
 
     /** Size, modification and change times, device and inode: what any rewrite of the file changes. */
-    private static String stamp(Path file) {
+    static String stamp(Path file) {
         try {
             Map<String, Object> unix = Files.readAttributes(file, "unix:size,lastModifiedTime,ctime,dev,ino");
             return unix.get("size") + "|" + unix.get("lastModifiedTime") + "|" + unix.get("ctime") + "|" + unix.get("dev")

@@ -26,15 +26,16 @@ import java.util.zip.CRC32C;
  * One model's warm-start caches on the cache volume:
  * {@code <cache dir>/<model id>/<graph>-<provider>-<machine>/}, a slot per session and kind of machine, holding what ONNX Runtime wrote for it (an optimised graph, TensorRT engines
  * and timing cache) and {@value #RECORD}, written last, which says what the slot was built for
- * (its key) and the size and CRC-32C of every file.
+ * (its key) and the size, CRC-32C and stamp (times, device, inode) of every file.
  *
  * <p>A slot is used only when its key equals the key of the session being made and every file is
  * whole; anything else (another model's files, another ONNX Runtime, another GPU, a torn or
  * damaged file) is ignored with the reason and rebuilt. A slot is built in a sibling directory and
  * moved into place whole, so that instances starting side by side on a shared volume never see
- * half a cache. CRC-32C rather than sha256 because it is checked at every start over files that
- * can be as large as the model: it finds damage at memory speed, and the key, not the checksum, is
- * what ties a slot to its model.
+ * half a cache. A file whose stamp still matches was not rewritten since it was sealed and is not
+ * read again (as for the model's own files, {@link ModelFiles}); any other is checked against its
+ * CRC-32C, rather than a sha256, because it finds damage at memory speed, and the key, not the
+ * checksum, is what ties a slot to its model.
  */
 final class SessionCache {
     static final String RECORD = "cache.json";
@@ -141,7 +142,9 @@ final class SessionCache {
                         return Check.invalid(entry.getKey() + " is " + size + " bytes, " + RECORD + " says "
                                 + entry.getValue().path("size").asText());
                     }
-                    if (!crc32c(file).equals(entry.getValue().path("crc32c").asText())) {
+                    // unchanged since it was sealed (same inode, same ctime): no need to read it all again
+                    boolean untouched = ModelFiles.stamp(file).equals(entry.getValue().path("stamp").asText());
+                    if (!untouched && !crc32c(file).equals(entry.getValue().path("crc32c").asText())) {
                         return Check.invalid(entry.getKey() + " is damaged (its CRC-32C differs from " + RECORD + "'s)");
                     }
                 } catch (IOException e) {
@@ -187,6 +190,7 @@ final class SessionCache {
                     ObjectNode f = files.putObject(building.relativize(file).toString());
                     f.put("size", Files.size(file));
                     f.put("crc32c", crc32c(file));
+                    f.put("stamp", ModelFiles.stamp(file));
                 }
             }
             JSON.writerWithDefaultPrettyPrinter().writeValue(building.resolve(RECORD).toFile(), json);

@@ -73,7 +73,7 @@ public class CaptionfnMain implements QuarkusApplication {
             return 1;
         }
         LOG.infof("prepared model %s in %s: %s", served.manifest().id(), served.settings().cacheDir().get(),
-                ServedModel.describe(served.sessions()));
+                GraphSession.summary(served.sessions()));
         return 0;
     }
 }

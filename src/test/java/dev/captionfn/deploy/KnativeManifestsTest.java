@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.captionfn.config.CaptionfnConfig;
+import dev.captionfn.testing.PomFile;
 import io.quarkus.test.junit.QuarkusTest;
 import io.smallrye.config.WithName;
 import jakarta.inject.Inject;
@@ -55,7 +56,6 @@ class KnativeManifestsTest {
     private static final Path KNATIVE_DIR = Path.of("deploy", "knative");
     private static final Path DOCKERFILE = Path.of("deploy", "docker", "Dockerfile.jvm");
     private static final Path GPU_DOCKERFILE = Path.of("deploy", "docker", "Dockerfile.gpu");
-    private static final Path POM = Path.of("pom.xml");
     private static final Path APPLICATION_PROPERTIES = Path.of("src", "main", "resources", "application.properties");
     private static final String MODEL_DIR_ENV = "CAPTIONFN_MODEL_DIR";
     private static final String CACHE_DIR_ENV = "CAPTIONFN_CACHE_DIR";
@@ -537,9 +537,8 @@ class KnativeManifestsTest {
                 .anyMatch(destination -> Path.of(destination).normalize().equals(Path.of(nativePath).normalize()));
         assertTrue(copied, GPU_DOCKERFILE + ": no COPY puts ONNX Runtime's libraries into " + nativePath);
         // the CUDA, cuDNN and TensorRT versions of the image belong to one ONNX Runtime version
-        Matcher version = Pattern.compile("<onnxruntime\\.version>([^<]+)</onnxruntime\\.version>").matcher(Files.readString(POM));
-        assertTrue(version.find(), POM + " sets no onnxruntime.version");
-        String jar = "target/gpu/quarkus-app/lib/main/com.microsoft.onnxruntime.onnxruntime_gpu-" + version.group(1) + ".jar";
+        String jar = "target/gpu/quarkus-app/lib/main/com.microsoft.onnxruntime.onnxruntime_gpu-"
+                + PomFile.read().property("onnxruntime.version") + ".jar";
         assertTrue(lines.stream().anyMatch(l -> l.contains(jar)), GPU_DOCKERFILE + " does not unpack " + jar
                 + ", the jar of pom.xml's onnxruntime.version; after a version change, check the CUDA, cuDNN and TensorRT"
                 + " versions the Dockerfile pins against the new one before renaming the jar there");

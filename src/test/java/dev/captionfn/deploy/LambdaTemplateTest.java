@@ -1,5 +1,6 @@
 package dev.captionfn.deploy;
 
+import dev.captionfn.testing.PomFile;
 import static dev.captionfn.testing.DockerContext.glob;
 import static dev.captionfn.testing.DockerContext.ignored;
 import static dev.captionfn.testing.DockerContext.trimSlash;
@@ -39,12 +40,7 @@ import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
-import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.Test;
-import org.w3c.dom.Document;
-import org.w3c.dom.Element;
-import org.w3c.dom.Node;
-import org.w3c.dom.NodeList;
 
 /**
  * The AWS Lambda deployment under deploy/lambda agrees with the code it deploys: the image starts
@@ -63,7 +59,6 @@ class LambdaTemplateTest {
     private static final Path TEMPLATE = DIR.resolve("template.yaml");
     private static final Path DOCKERFILE = DIR.resolve("Dockerfile");
     private static final Path DOCKERIGNORE = DIR.resolve("Dockerfile.dockerignore");
-    private static final Path POM = Path.of("pom.xml");
 
     /** quarkus-funqy-amazon-lambda's handler: it runs the exported function, once per message of an SQS event. */
     private static final String FUNQY_HANDLER = "io.quarkus.funqy.lambda.FunqyStreamHandler::handleRequest";
@@ -157,7 +152,7 @@ class LambdaTemplateTest {
         assertTrue(base.matches(), DOCKERFILE + ": FROM " + IMAGE.from() + " is not an AWS Lambda base image for Java "
                 + "(public.ecr.aws/lambda/java:NN), which brings the runtime that calls the handler");
         int java = Integer.parseInt(base.group(1));
-        int release = Integer.parseInt(Pom.read().property("maven.compiler.release"));
+        int release = Integer.parseInt(PomFile.read().property("maven.compiler.release"));
         assertTrue(java >= release, DOCKERFILE + ": java:" + java + " cannot run classes compiled for Java " + release);
         assertTrue(java >= FIRST_AL2023_JAVA, DOCKERFILE + ": java:" + java + " is Amazon Linux 2 (glibc 2.26); ONNX Runtime's library "
                 + "needs GLIBC_2.27 and DJL's tokenizers GLIBC_2.34: use java:" + FIRST_AL2023_JAVA + " or later (Amazon Linux 2023)");
@@ -166,14 +161,14 @@ class LambdaTemplateTest {
     @Test
     void imageStartsFunqysLambdaHandler() {
         // the lambda profile builds with quarkus-funqy-amazon-lambda, whose handler this is
-        assertTrue(Pom.read().profileDependencies("lambda").contains("io.quarkus:quarkus-funqy-amazon-lambda"),
+        assertTrue(PomFile.read().profileDependencies("lambda").contains("io.quarkus:quarkus-funqy-amazon-lambda"),
                 "the lambda profile of pom.xml no longer builds with quarkus-funqy-amazon-lambda: " + FUNQY_HANDLER + " is not there");
         assertEquals(List.of(FUNQY_HANDLER), IMAGE.cmd(), DOCKERFILE + ": CMD must name Funqy's handler, in exec form");
     }
 
     @Test
     void imageCopiesTheLambdaProfilesBuildOutputOntoTheRuntimesClassPath() throws IOException {
-        Pom pom = Pom.read();
+        PomFile pom = PomFile.read();
         String buildDir = pom.lambdaBuildDirectory();
         String runnerJar = buildDir + "/" + pom.artifactId() + "-" + pom.version() + "-runner.jar";
         List<String> problems = new ArrayList<>();
@@ -467,7 +462,7 @@ class LambdaTemplateTest {
                 .withConverter(Path.class, 200, new PathConverter())
                 .withMapping(CaptionfnConfig.class);
         try {
-            for (String dir : Pom.read().resourceDirectories("lambda")) {
+            for (String dir : PomFile.read().resourceDirectories("lambda")) {
                 Path application = Path.of(dir, "application.properties");
                 Path microprofile = Path.of(dir, "META-INF", "microprofile-config.properties");
                 if (Files.isRegularFile(application)) {
@@ -680,101 +675,6 @@ class LambdaTemplateTest {
             } catch (IOException e) {
                 throw new UncheckedIOException(file + " cannot be read", e);
             }
-        }
-    }
-
-    /** What pom.xml says about the Lambda build: the lambda profile's build directory and dependencies, the artifact's name. */
-    record Pom(Element project) {
-        static Pom read() {
-            try {
-                var factory = DocumentBuilderFactory.newInstance();
-                factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-                Document document = factory.newDocumentBuilder().parse(POM.toFile());
-                return new Pom(document.getDocumentElement());
-            } catch (Exception e) {
-                throw new IllegalStateException(POM + " cannot be read", e);
-            }
-        }
-
-        String artifactId() {
-            return childText(project, "artifactId");
-        }
-
-        String version() {
-            return childText(project, "version");
-        }
-
-        String property(String name) {
-            String value = childText(child(project, "properties"), name);
-            assertNotNull(value, POM + ": no property " + name);
-            return value;
-        }
-
-        /** The lambda profile's &lt;build&gt;&lt;directory&gt;, relative to the project root. */
-        String lambdaBuildDirectory() {
-            String directory = childText(child(profile("lambda"), "build"), "directory");
-            assertNotNull(directory, POM + ": the lambda profile sets no <build><directory>; the Dockerfile expects its own");
-            String relative = directory.replace("${project.basedir}/", "").replace("${basedir}/", "");
-            return trimSlash(Path.of(relative).normalize().toString());
-        }
-
-        /** The resource directories of the build with this profile: the project's, then the profile's. */
-        List<String> resourceDirectories(String id) {
-            List<String> dirs = new ArrayList<>();
-            for (Element build : new Element[] {child(project, "build"), child(profile(id), "build")}) {
-                for (Element resource : children(child(build, "resources"), "resource")) {
-                    if (childText(resource, "targetPath") == null) { // elsewhere on the class path: not configuration
-                        dirs.add(childText(resource, "directory").replace("${project.basedir}/", "").replace("${basedir}/", ""));
-                    }
-                }
-            }
-            if (dirs.isEmpty()) {
-                dirs.add("src/main/resources"); // Maven's default
-            }
-            return dirs;
-        }
-
-        Set<String> profileDependencies(String id) {
-            Set<String> dependencies = new TreeSet<>();
-            Element list = child(profile(id), "dependencies");
-            for (Element dependency : children(list, "dependency")) {
-                dependencies.add(childText(dependency, "groupId") + ":" + childText(dependency, "artifactId"));
-            }
-            return dependencies;
-        }
-
-        private Element profile(String id) {
-            for (Element profile : children(child(project, "profiles"), "profile")) {
-                if (id.equals(childText(profile, "id"))) {
-                    return profile;
-                }
-            }
-            throw new AssertionError(POM + ": no profile " + id);
-        }
-
-        private static Element child(Element parent, String name) {
-            List<Element> found = children(parent, name);
-            return found.isEmpty() ? null : found.get(0);
-        }
-
-        private static List<Element> children(Element parent, String name) {
-            List<Element> found = new ArrayList<>();
-            if (parent == null) {
-                return found;
-            }
-            NodeList nodes = parent.getChildNodes();
-            for (int i = 0; i < nodes.getLength(); i++) {
-                Node node = nodes.item(i);
-                if (node instanceof Element e && e.getTagName().equals(name)) {
-                    found.add(e);
-                }
-            }
-            return found;
-        }
-
-        private static String childText(Element parent, String name) {
-            Element child = child(parent, name);
-            return child == null ? null : child.getTextContent().trim();
         }
     }
 }

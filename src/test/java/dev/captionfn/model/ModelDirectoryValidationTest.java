@@ -16,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,17 +27,7 @@ class ModelDirectoryValidationTest {
     Path dir;
 
     private Path copyOfTinyModel() throws IOException {
-        try (Stream<Path> files = Files.walk(TinyReference.MODEL_DIR)) {
-            for (Path f : files.toList()) {
-                Path target = dir.resolve(TinyReference.MODEL_DIR.relativize(f).toString());
-                if (Files.isDirectory(f)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(f, target);
-                }
-            }
-        }
-        return dir;
+        return TinyReference.copyOfModel(dir);
     }
 
     private Path withManifest(Consumer<ObjectNode> edit) throws IOException {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.captionfn.testing.PomFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -15,10 +16,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.regex.Pattern;
-import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.Test;
-import org.w3c.dom.Element;
-import org.w3c.dom.Node;
 
 /**
  * deploy/lambda/Dockerfile.native and its bootstrap agree with the build they package: the image runs
@@ -32,7 +30,6 @@ class NativeLambdaImageTest {
     private static final Path DOCKERFILE = DIR.resolve("Dockerfile.native");
     private static final Path DOCKERIGNORE = DIR.resolve("Dockerfile.native.dockerignore");
     private static final Path BOOTSTRAP = DIR.resolve("bootstrap");
-    private static final Path POM = Path.of("pom.xml");
 
     /** AWS's base image for custom runtimes on Amazon Linux 2023 (glibc 2.34, as the executable and libtokenizers.so need). */
     private static final Pattern PROVIDED_AL2023 = Pattern.compile("public\\.ecr\\.aws/lambda/provided:al2023(?:[.@].*)?");
@@ -43,7 +40,7 @@ class NativeLambdaImageTest {
     private static final List<Stage> STAGES = Stage.read(DOCKERFILE);
     private static final Stage IMAGE = STAGES.get(STAGES.size() - 1);
     private static final String SCRIPT = read(BOOTSTRAP);
-    private static final Pom BUILD = Pom.read();
+    private static final PomFile BUILD = PomFile.read();
 
     @Test
     void everyStageIsTheLambdaBaseImageForCustomRuntimesOnAmazonLinux2023() {
@@ -177,67 +174,6 @@ class NativeLambdaImageTest {
                 }
             }
             return false;
-        }
-    }
-
-    /** What pom.xml says about the Lambda build: the artifact's name, the properties, the lambda profile's build directory. */
-    record Pom(Element project) {
-        static Pom read() {
-            try {
-                var factory = DocumentBuilderFactory.newInstance();
-                factory.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-                return new Pom(factory.newDocumentBuilder().parse(POM.toFile()).getDocumentElement());
-            } catch (Exception e) {
-                throw new IllegalStateException(POM + " cannot be read", e);
-            }
-        }
-
-        String artifactId() {
-            return text(project, "artifactId");
-        }
-
-        String version() {
-            return text(project, "version");
-        }
-
-        String property(String name) {
-            String value = text(child(project, "properties"), name);
-            assertNotNull(value, POM + ": no property " + name);
-            return value;
-        }
-
-        /** The lambda profile's &lt;build&gt;&lt;directory&gt;, relative to the project root. */
-        String lambdaBuildDirectory() {
-            for (Element profile : children(child(project, "profiles"), "profile")) {
-                if ("lambda".equals(text(profile, "id"))) {
-                    String directory = text(child(profile, "build"), "directory");
-                    assertNotNull(directory, POM + ": the lambda profile sets no <build><directory>");
-                    return directory.replace("${project.basedir}/", "").replace("${basedir}/", "");
-                }
-            }
-            throw new AssertionError(POM + ": no lambda profile");
-        }
-
-        private static String text(Element parent, String name) {
-            Element child = child(parent, name);
-            return child == null ? null : child.getTextContent().trim();
-        }
-
-        private static Element child(Element parent, String name) {
-            List<Element> found = children(parent, name);
-            return found.isEmpty() ? null : found.get(0);
-        }
-
-        private static List<Element> children(Element parent, String name) {
-            List<Element> found = new ArrayList<>();
-            if (parent != null) {
-                for (Node node = parent.getFirstChild(); node != null; node = node.getNextSibling()) {
-                    if (node instanceof Element e && e.getTagName().equals(name)) {
-                        found.add(e);
-                    }
-                }
-            }
-            return found;
         }
     }
 }

@@ -5,9 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * The reference outputs models/tiny/make_tiny_model.py wrote from its own PyTorch forward pass for
@@ -35,6 +37,21 @@ public final class TinyReference {
     }
 
     private TinyReference() {}
+
+    /** A copy of the embedded default model's directory at {@code target}, for a test to change or break. */
+    public static Path copyOfModel(Path target) throws IOException {
+        try (Stream<Path> files = Files.walk(MODEL_DIR)) {
+            for (Path f : files.toList()) {
+                Path to = target.resolve(MODEL_DIR.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(to);
+                } else {
+                    Files.copy(f, to);
+                }
+            }
+        }
+        return target;
+    }
 
     public static List<Case> cases() {
         try (InputStream in = TinyReference.class.getClassLoader().getResourceAsStream(DIR + "reference.json")) {
