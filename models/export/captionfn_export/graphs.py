@@ -16,7 +16,9 @@ import shutil
 
 import torch
 
-from . import manifest, progress
+from . import compat, manifest, progress
+# the version-specific pieces the wrappers use, under the names the tests know them by
+from .compat import cache_in, cache_out, causal_lm, eager_mask_without_vmap, mask_without_vmap  # noqa: F401
 
 # Above this, the graph's weights go to one external data file beside it (protobuf's 2 GB limit).
 EXTERNAL_DATA_BYTES = 1 << 30
@@ -64,95 +66,39 @@ class EmbedGraph(torch.nn.Module):
         return self.embed(input_ids).float()
 
 
-def causal_lm(model):
-    """The language model with its head: model.language_model, or (in versions where that is the
-    bare decoder) the decoder and model.lm_head together."""
-    lm = model.language_model
-    if getattr(lm, "lm_head", None) is not None or not hasattr(model, "lm_head"):
-        return lm
-
-    class WithHead(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.decoder, self.lm_head = lm, model.lm_head
-
-        def forward(self, **kwargs):
-            out = self.decoder(**kwargs)
-            out.logits = self.lm_head(out.last_hidden_state)
-            return out
-    return WithHead()
-
-
-def cache_in(pairs):
-    """Past keys and values as the language model takes them: a DynamicCache where transformers has
-    one (it also answers the legacy tuple indexing of older model code), else tuples."""
-    try:
-        from transformers.cache_utils import DynamicCache
-    except ImportError:
-        return tuple(pairs)
-    cache = DynamicCache()
-    for i, (k, v) in enumerate(pairs):
-        cache.update(k, v, i)
-    return cache
-
-
-def cache_out(cache):
-    """[(key, value)] per layer from whatever the model returned as its presents."""
-    if isinstance(cache, (tuple, list)):
-        return [(layer[0], layer[1]) for layer in cache]
-    if hasattr(cache, "layers"):  # transformers >= 4.56
-        return [(layer.keys, layer.values) for layer in cache.layers]
-    if hasattr(cache, "key_cache"):
-        return list(zip(cache.key_cache, cache.value_cache))
-    return [(layer[0], layer[1]) for layer in cache.to_legacy_cache()]
-
-
 class DecoderGraph(torch.nn.Module):
-    def __init__(self, model, layers: int):
+    """The language model over embeddings with an explicit KV cache. logits_to_keep=0 (the export)
+    returns logits for every position, as the contract says; the reference search asks for the last
+    position only, which is what HF generate computes (the same numbers as HF's)."""
+
+    def __init__(self, model, layers: int, logits_to_keep: int = 0):
         super().__init__()
         self.lm = causal_lm(model)
         self.layers = layers
         if "position_ids" not in inspect.signature(self.lm.forward).parameters:
             raise RuntimeError(f"{type(self.lm).__name__}.forward takes no position_ids in this transformers "
                                "version; the server feeds them (install the versions in requirements.txt)")
+        self.extra = compat.logits_to_keep_options(self.lm.forward, logits_to_keep)
 
     def forward(self, inputs_embeds, attention_mask, position_ids, *past):
         dtype = _dtype(self.lm)
         pairs = [(past[2 * i].to(dtype), past[2 * i + 1].to(dtype)) for i in range(self.layers)]
         out = self.lm(inputs_embeds=inputs_embeds.to(dtype), attention_mask=attention_mask,
-                      position_ids=position_ids, past_key_values=cache_in(pairs), use_cache=True, return_dict=True)
+                      position_ids=position_ids, past_key_values=cache_in(pairs), use_cache=True, return_dict=True,
+                      **self.extra)
         presents = cache_out(out.past_key_values)
         return (out.logits.float(), *[t.float() for pair in presents for t in pair])
-
-
-def mask_without_vmap(batch_size, cache_position, kv_length, kv_offset=0, attention_mask=None, **_):
-    """Causal and padding mask, True where a query may attend: what transformers' sdpa_mask builds
-    for a causal LM, but with broadcasting instead of torch.vmap, which the TorchScript ONNX exporter
-    cannot trace (transformers 4.53-4.57; pytorch/pytorch#172880). optimum swaps in the same."""
-    kv = torch.arange(kv_length, device=cache_position.device) + kv_offset
-    allowed = kv[None, None, None, :] <= cache_position[None, None, :, None]
-    if attention_mask is not None:
-        allowed = allowed & attention_mask[:, None, None, kv_offset: kv_offset + kv_length].bool()
-    return allowed.expand(batch_size, 1, cache_position.shape[0], kv_length)
-
-
-def eager_mask_without_vmap(*args, dtype=torch.float32, **kwargs):
-    """mask_without_vmap as the additive float mask eager attention takes."""
-    allowed = mask_without_vmap(*args, **kwargs)
-    return torch.where(allowed, torch.tensor(0.0, dtype=dtype, device=allowed.device), torch.finfo(dtype).min)
 
 
 @contextlib.contextmanager
 def traceable_masks():
     """While tracing, transformers' mask builders that use vmap are replaced by the ones above;
     a no-op for versions without masking_utils (< 4.53), whose masks trace as they are."""
-    try:
-        from transformers import masking_utils
-        registry = masking_utils.ALL_MASK_ATTENTION_FUNCTIONS
-        originals = {"eager": masking_utils.eager_mask, "sdpa": masking_utils.sdpa_mask}
-    except (ImportError, AttributeError):
+    found = compat.mask_registry()
+    if found is None:
         yield
         return
+    registry, originals = found
     registry.register("eager", eager_mask_without_vmap)
     registry.register("sdpa", mask_without_vmap)
     try:
@@ -183,9 +129,7 @@ def decoder_names(layers):
 
 def _export(module, args, path, input_names, output_names, dynamic_axes, opset):
     kwargs = dict(input_names=input_names, output_names=output_names, dynamic_axes=dynamic_axes,
-                  opset_version=opset, do_constant_folding=True)
-    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
-        kwargs["dynamo"] = False  # the TorchScript exporter: dynamic axes as declared, opset <= 17 on torch 1.13
+                  opset_version=opset, do_constant_folding=True, **compat.onnx_export_options(torch.onnx.export))
     with torch.no_grad():
         torch.onnx.export(module, args, path, **kwargs)
 

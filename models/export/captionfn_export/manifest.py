@@ -36,17 +36,26 @@ CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
+# Which reference the model's decoding follows (see reference_search): "lavis", transformers <= 4.33
+# as LAVIS ran it (the default when model.json names none), or "transformers", 4.57 and 5.x.
+CONVENTIONS = ("lavis", "transformers")
+
+
 @dataclass(frozen=True)
 class Generation:
-    """Default decoding options, with HF transformers' meaning; requests may override them."""
+    """Default decoding options, with HF transformers' meaning; requests may override them, apart
+    from the convention (None: not written, which the server reads as "lavis")."""
     num_beams: int = 5
     max_new_tokens: int = 30
     min_new_tokens: int = 1
     repetition_penalty: float = 1.5
     length_penalty: float = 1.0
     early_stopping: bool = False
+    convention: Optional[str] = None
 
     def __post_init__(self):
+        if self.convention is not None and self.convention not in CONVENTIONS:
+            raise ValueError(f"generation.convention must be one of {CONVENTIONS}, was {self.convention!r}")
         for name in ("num_beams", "max_new_tokens", "min_new_tokens"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"generation.{name} must be a positive integer, was {getattr(self, name)!r}")
@@ -83,22 +92,23 @@ RECIPES = {
     # "</s>" before decoding, so id 0 is recorded as the pad id, which the server skips when
     # decoding. Q-Former text: max_txt_len 128. Decoding: mmpretrain's
     # instructblip-vicuna7b_3rdparty-zeroshot_caption config.
+    # The convention is LAVIS's, the seed's reference (its published captions).
     "instructblip-vicuna": Recipe(
         family="instructblip",
         prompt="Write a short description for the image.",
         generation=Generation(num_beams=5, max_new_tokens=30, min_new_tokens=1,
-                              repetition_penalty=1.5, length_penalty=1.0),
+                              repetition_penalty=1.5, length_penalty=1.0, convention="lavis"),
         qformer_max_length=128,
         bos_token="</s>", eos_tokens=("</s>",), pad_token="<unk>"),
     # LAVIS blip2_opt: the OPT tokenizer puts "</s>" before the prompt; generation stops on the
     # newline token (LAVIS: self.eos_token_id = opt_tokenizer("\n", add_special_tokens=False)
     # .input_ids[0]); the captioning prompt is "a photo of"; beam search 5, up to 30 new tokens,
-    # no repetition penalty.
+    # no repetition penalty; LAVIS's convention too.
     "blip2-opt": Recipe(
         family="blip2",
         prompt="a photo of",
         generation=Generation(num_beams=5, max_new_tokens=30, min_new_tokens=1,
-                              repetition_penalty=1.0, length_penalty=1.0),
+                              repetition_penalty=1.0, length_penalty=1.0, convention="lavis"),
         qformer_max_length=128,
         bos_token="</s>", eos_tokens=("\n",), pad_token="<pad>"),
 }
@@ -125,8 +135,14 @@ class LlmSpec:
     layers: int
     kv_heads: int
     head_size: int
+    # The HF processor's "<image>" placeholder (query_tokens of them before BOS and the prompt in
+    # the ids generate() hands the language model, >= 4.47); None when the processor uses none.
+    # Only the transformers convention's repetition penalty reads it.
+    image_token_id: Optional[int] = None
 
     def __post_init__(self):
+        if self.image_token_id is not None and (not isinstance(self.image_token_id, int) or self.image_token_id < 0):
+            raise ValueError(f"llm.image_token_id must be a non-negative integer, was {self.image_token_id!r}")
         if not self.eos_ids:
             raise ValueError("llm.eos_ids must name at least one token")
         for name in ("vocab_size", "hidden_size", "layers", "kv_heads", "head_size"):
@@ -218,15 +234,43 @@ def to_json(spec: ModelSpec, model_dir: str, show_progress=False) -> dict:
                   "rescale": 1 / 255, "mean": list(CLIP_MEAN), "std": list(CLIP_STD)},
         "qformer": {"tokenizer": _ref(model_dir, QFORMER_TOKENIZER, show_progress),
                     "max_length": spec.qformer_max_length, "query_tokens": spec.query_tokens},
-        "llm": {"tokenizer": _ref(model_dir, LLM_TOKENIZER, show_progress),
-                **{k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(spec.llm).items()}},
+        "llm": {"tokenizer": _ref(model_dir, LLM_TOKENIZER, show_progress), **_without_nones(spec.llm)},
         "prompt": spec.prompt,
-        "generation": dataclasses.asdict(spec.generation),
+        "generation": _without_nones(spec.generation),
         "graphs": graphs,
     }
     if spec.source:
         out["source"] = dict(spec.source)
     return out
+
+
+def _without_nones(obj) -> dict:
+    """A dataclass as JSON: tuples as lists, optional fields that are None left out (older
+    directories have no such key, and the server reads absence as the default)."""
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(obj).items() if v is not None
+            or k not in OPTIONAL_FIELDS}
+
+
+OPTIONAL_FIELDS = {"image_token_id", "convention"}
+
+
+def spec_from_json(manifest: dict) -> ModelSpec:
+    """The ModelSpec a model.json records (the inverse of to_json, hashes aside)."""
+    llm = {k: v for k, v in manifest["llm"].items() if k != "tokenizer"}
+    llm["eos_ids"] = tuple(llm["eos_ids"])
+    graph_data = {name: tuple(ref["file"] for ref in graph["data"])
+                  for name, graph in manifest["graphs"].items() if graph.get("data")}
+    return ModelSpec(
+        id=manifest["id"], family=manifest["family"], description=manifest["description"],
+        image_size=manifest["image"]["width"], qformer_max_length=manifest["qformer"]["max_length"],
+        query_tokens=manifest["qformer"]["query_tokens"], llm=LlmSpec(**llm), prompt=manifest["prompt"],
+        generation=Generation(**manifest["generation"]), graph_data=graph_data,
+        source=dict(manifest.get("source", {})))
+
+
+def read(model_dir: str) -> dict:
+    with open(os.path.join(model_dir, FILE_NAME), encoding="utf-8") as f:
+        return json.load(f)
 
 
 def write(spec: ModelSpec, model_dir: str, show_progress=False) -> dict:

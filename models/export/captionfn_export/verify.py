@@ -4,20 +4,25 @@ For each image: the vision output and the first decoder step's logits (the prefi
 embeddings and the prompt) must agree within the precision's tolerance, and greedy decoding with
 ONNX Runtime (as the server does it: left-to-right, KV cache fed back, logits past the tokenizer's
 vocabulary masked) must give HF generate's tokens. Quantised graphs are not PyTorch's numbers, so
-for int8/int4 only the first token must agree; later differences are reported.
+for int8/int4 only the first token must agree (or be a near-tie within the graph's drift, see
+near_tie); later differences are reported.
 """
 import json
 import os
 
-from . import manifest
+from . import compat, manifest
+from .token_ids import until_eos  # noqa: F401  (its tests know it from here)
 
-try:  # the helpers below strip_prompt are tested where only the standard library is
+try:  # strip_prompt, until_eos and near_tie are tested where torch is not installed
     import numpy as np
+except ImportError:
+    np = None
+try:
     import torch
 
-    from . import graphs
+    from . import graphs, reference_search
 except ImportError:
-    np = torch = graphs = None
+    torch = graphs = reference_search = None
 
 # max |ONNX - PyTorch| / (1 + max |PyTorch|), per precision
 TOLERANCE = {"fp32": 1e-3, "fp16": 3e-2, "int8": 0.15, "int4": 0.3}
@@ -38,25 +43,19 @@ def _sessions(out_dir, device):
 
 
 def strip_prompt(generated, prompt_ids, bos_ids):
-    """HF's generated ids without what precedes the new tokens: the prompt ids (transformers >= 4.47
-    passes input_ids, image tokens included, to the language model's generate) or one BOS (older
-    versions generate from embeddings and prepend text_config.bos_token_id, which need not be the
-    tokenizer's)."""
-    ids = list(generated)
-    if prompt_ids and ids[: len(prompt_ids)] == list(prompt_ids):
-        return ids[len(prompt_ids):]
-    if ids[:1] and ids[0] in bos_ids:
-        return ids[1:]
-    return ids
+    """compat.strip_prompt (kept here, where --verify's tests know it)."""
+    return compat.strip_prompt(generated, prompt_ids, bos_ids)
 
 
-def until_eos(ids, eos_ids):
-    out = []
-    for i in ids:
-        out.append(int(i))
-        if i in eos_ids:
-            break
-    return out
+def near_tie(reference_logits, our_logits, reference_token, our_token):
+    """Whether a quantised graph's different first token is within its drift of PyTorch's choice:
+    PyTorch prefers reference_token by no more than twice the largest logit difference between
+    the two. Random weights (--tiny-random) have such near-ties everywhere; a trained model's
+    first token wins by far more, and a broken graph drifts beyond the tolerance anyway."""
+    reference_logits = np.asarray(reference_logits, dtype=np.float64)
+    drift = float(np.max(np.abs(np.asarray(our_logits, dtype=np.float64) - reference_logits)))
+    gap = float(reference_logits[reference_token] - reference_logits[our_token])
+    return gap <= 2 * drift
 
 
 def relative_error(ours, reference):
@@ -112,78 +111,54 @@ class OnnxGreedy:
         return tokens
 
 
-def _prompt_ids(processor, model_json, prompt):
-    """The LLM prompt ids as the server builds them: model.json's BOS, then the text without the
-    tokenizer's own special tokens."""
-    ids = processor.tokenizer(prompt, add_special_tokens=False).input_ids
-    bos = model_json["llm"]["bos_id"]
-    return ([bos] if bos is not None else []) + list(ids)
-
-
-def _hf_inputs(processor, image, prompt, device, dtype):
-    """The processor's tensors on the device, pixels in the model's dtype (as HF's examples pass them)."""
-    inputs = processor(images=image, text=prompt, return_tensors="pt")
-    return {k: v.to(device, dtype) if v.is_floating_point() else v.to(device) for k, v in inputs.items()}
-
-
-def _check_prompt_convention(processor, model_json, inputs, prompt_ids, image_token_id):
-    """HF's processor and model.json must agree on the prompt ids (BOS convention included)."""
-    hf_ids = [int(i) for i in inputs["input_ids"][0].tolist() if i != image_token_id]
-    if hf_ids != prompt_ids:
-        raise VerificationFailed(f"the HF processor's prompt ids {hf_ids} differ from model.json's convention "
-                                 f"{prompt_ids} (llm.bos_id {model_json['llm']['bos_id']})")
-
-
-def hf_generate(model, inputs, prompt_ids, model_json, **options):
+def _torch_prefill_logits(vision_t, embed_t, decoder_t, model_json, pixels, q_ids, q_mask, prompt_ids, device):
+    """PyTorch's language embeddings and the first step's logits, through the traced wrappers."""
+    layers = model_json["llm"]["layers"]
     with torch.no_grad():
-        out = model.generate(**inputs, do_sample=False, eos_token_id=list(model_json["llm"]["eos_ids"]),
-                             pad_token_id=model_json["llm"]["pad_id"], **options)
-    prefix = [int(i) for i in inputs["input_ids"][0].tolist()]
-    bos_ids = {model_json["llm"]["bos_id"], model.config.text_config.bos_token_id} - {None}
-    ids = strip_prompt([int(i) for i in out[0].tolist()], prefix, bos_ids)
-    return until_eos(ids, model_json["llm"]["eos_ids"])
+        lang = vision_t(pixels, q_ids, q_mask) if model_json["family"] == "instructblip" else vision_t(pixels)
+        embeds = torch.cat([lang, embed_t(torch.tensor([prompt_ids], device=device))], dim=1)
+        n = embeds.shape[1]
+        shape = (1, model_json["llm"]["kv_heads"], 0, model_json["llm"]["head_size"])
+        empty = [torch.zeros(shape, device=device) for _ in range(2 * layers)]
+        logits = decoder_t(embeds, torch.ones(1, n, dtype=torch.long, device=device),
+                           torch.arange(n, device=device)[None], *empty)[0]
+    return lang, logits
 
 
-def run(model, processor, out_dir, images, precision, max_tokens, device, reference_out=None, log=print):
+def run(model, processor, out_dir, images, precision, max_tokens, device, log=print):
+    """Compares ONNX Runtime with PyTorch and HF generate on each image; raises VerificationFailed."""
     from PIL import Image
     with open(os.path.join(out_dir, manifest.FILE_NAME), encoding="utf-8") as f:
         model_json = json.load(f)
-    sessions = _sessions(out_dir, device)
-    onnx_model = OnnxGreedy(sessions, model_json)
-    family = model_json["family"]
+    onnx_model = OnnxGreedy(_sessions(out_dir, device), model_json)
     prompt = model_json["prompt"]
     eos_ids = model_json["llm"]["eos_ids"]
-    layers = model_json["llm"]["layers"]
-    image_token_id = getattr(model.config, "image_token_index", None) or getattr(model.config, "image_token_id", None)
-    vision_t = graphs.VisionGraph(model, family == "instructblip").eval()
-    decoder_t = graphs.DecoderGraph(model, layers).eval()
+    vision_t = graphs.VisionGraph(model, model_json["family"] == "instructblip").eval()
+    decoder_t = graphs.DecoderGraph(model, model_json["llm"]["layers"]).eval()
     embed_t = graphs.EmbedGraph(model).eval()
     tolerance = TOLERANCE[precision]
-    prompt_ids = _prompt_ids(processor, model_json, prompt)
-    failures, report, references = [], [], []
+    prompt_ids = reference_search.llm_prompt_ids(processor.tokenizer, model_json, prompt)
+    failures, report = [], []
     for path in images:
         name = os.path.basename(path)
         image = Image.open(path).convert("RGB")
-        inputs = _hf_inputs(processor, image, prompt, device, next(model.parameters()).dtype)
-        _check_prompt_convention(processor, model_json, inputs, prompt_ids, image_token_id)
+        inputs = reference_search.processor_inputs(processor, image, prompt, device, next(model.parameters()).dtype)
+        try:
+            reference_search.check_lm_prompt(inputs, reference_search.lm_prompt_ids(model_json, prompt_ids), name)
+        except reference_search.ParityFailure as e:
+            raise VerificationFailed(str(e)) from e
         pixels = inputs["pixel_values"].float()
         q_ids, q_mask = inputs.get("qformer_input_ids"), inputs.get("qformer_attention_mask")
-        with torch.no_grad():
-            lang_t = vision_t(pixels, q_ids, q_mask) if family == "instructblip" else vision_t(pixels)
-            embeds = torch.cat([lang_t, embed_t(torch.tensor([prompt_ids], device=device))], dim=1)
-            n = embeds.shape[1]
-            shape = (1, model_json["llm"]["kv_heads"], 0, model_json["llm"]["head_size"])
-            empty = [torch.zeros(shape, device=device) for _ in range(2 * layers)]
-            logits_t = decoder_t(embeds, torch.ones(1, n, dtype=torch.long, device=device),
-                                 torch.arange(n, device=device)[None], *empty)[0]
+        lang_t, logits_t = _torch_prefill_logits(vision_t, embed_t, decoder_t, model_json, pixels, q_ids, q_mask,
+                                                 prompt_ids, device)
         lang_o = onnx_model.vision(pixels.cpu().numpy(), None if q_ids is None else q_ids.cpu().numpy(),
                                    None if q_mask is None else q_mask.cpu().numpy())
         logits_o, _ = onnx_model.prefill(lang_o, prompt_ids)
         vision_error = relative_error(lang_o, lang_t.cpu().numpy())
         logits_error = relative_error(logits_o[0, -1], logits_t[0, -1].cpu().numpy())
         ours = onnx_model.greedy(lang_o, prompt_ids, max_tokens, eos_ids)
-        theirs = hf_generate(model, inputs, prompt_ids, model_json, num_beams=1, max_new_tokens=max_tokens,
-                             repetition_penalty=1.0)
+        theirs = reference_search.hf_generate(model, inputs, model_json, num_beams=1, max_new_tokens=max_tokens,
+                                              repetition_penalty=1.0)
         line = (f"{name}: vision {vision_error:.2e}, first-step logits {logits_error:.2e} (tolerance {tolerance:g}); "
                 f"greedy tokens {'identical' if ours == theirs else 'DIFFER'} ({len(ours)})")
         report.append(line)
@@ -193,38 +168,8 @@ def run(model, processor, out_dir, images, precision, max_tokens, device, refere
                             f"(vision {vision_error:.3g}, logits {logits_error:.3g})")
         if precision in STRICT_TOKENS and ours != theirs:
             failures.append(f"{name}: greedy tokens differ: ONNX Runtime {ours}, HF generate {theirs}")
-        elif ours[:1] != theirs[:1]:
+        elif ours[:1] != theirs[:1] and not near_tie(logits_t[0, -1].cpu().numpy(), logits_o[0, -1], theirs[0], ours[0]):
             failures.append(f"{name}: the first greedy token differs: ONNX Runtime {ours[:1]}, HF generate {theirs[:1]}")
-        if reference_out:
-            references.append(_reference_case(model, processor, inputs, prompt_ids, model_json, name, prompt, ours, theirs))
-    if reference_out:
-        _write_references(reference_out, model_json, references)
     if failures:
         raise VerificationFailed("; ".join(failures))
     return report
-
-
-def _reference_case(model, processor, inputs, prompt_ids, model_json, name, prompt, onnx_greedy, hf_greedy):
-    g = model_json["generation"]
-    beam = hf_generate(model, inputs, prompt_ids, model_json, num_beams=g["num_beams"],
-                       max_new_tokens=g["max_new_tokens"], min_new_tokens=g["min_new_tokens"],
-                       repetition_penalty=g["repetition_penalty"], length_penalty=g["length_penalty"],
-                       early_stopping=g["early_stopping"])
-    greedy = hf_generate(model, inputs, prompt_ids, model_json, num_beams=1, max_new_tokens=g["max_new_tokens"],
-                         min_new_tokens=g["min_new_tokens"], repetition_penalty=g["repetition_penalty"])
-    decode = lambda ids: processor.tokenizer.decode(ids, skip_special_tokens=True).strip()  # noqa: E731
-    case = {"image": name, "instruction": prompt, "llm_prompt_ids": prompt_ids,
-            "greedy_ids": greedy, "greedy_text": decode(greedy), "beam_ids": beam, "beam_text": decode(beam)}
-    if "qformer_input_ids" in inputs:
-        case["qformer_input_ids"] = [int(i) for i in inputs["qformer_input_ids"][0].tolist()]
-    return case
-
-
-def _write_references(path, model_json, cases):
-    g = model_json["generation"]
-    doc = {"model": model_json["id"],
-           "generation": {"beam": g, "greedy": dict(g, num_beams=1)},
-           "cases": cases}
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")

@@ -6,6 +6,8 @@ import types
 
 import torch
 
+from captionfn_export import compat
+
 HIDDEN, HEADS, HEAD_SIZE = 12, 2, 6
 
 
@@ -62,8 +64,9 @@ class Lm(torch.nn.Module):
 
         def heads(t):
             return t.view(b, s, HEADS, HEAD_SIZE).transpose(1, 2)
-        k = torch.cat([past_key_values[0][0], heads(self.k(x))], dim=2)
-        v = torch.cat([past_key_values[0][1], heads(self.v(x))], dim=2)
+        past_k, past_v = compat.cache_out(past_key_values)[0]  # tuples, or transformers' DynamicCache
+        k = torch.cat([past_k, heads(self.k(x))], dim=2)
+        v = torch.cat([past_v, heads(self.v(x))], dim=2)
         total = k.shape[2]
         # causal over absolute positions: new position t sits at past + t
         allowed = torch.arange(total)[None, :] <= (torch.arange(s)[:, None] + (total - s))

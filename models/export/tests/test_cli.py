@@ -39,8 +39,11 @@ class CliTest(unittest.TestCase):
         self.assertIn("is not empty (add --force", refused("--tiny-random", "blip2", "--out", self.out)[1])
         self.assertTrue(cli.parse(["--tiny-random", "blip2", "--out", self.out, "--force"]).force)
 
-    def test_images_and_reference_output_go_with_verify(self):
-        self.assertIn("go with --verify", refused("--tiny-random", "blip2", "--out", self.out, "--images", "a.png")[1])
+    def test_images_go_with_verify_or_a_reference_output(self):
+        self.assertIn("--images goes with --verify or --reference-out",
+                      refused("--tiny-random", "blip2", "--out", self.out, "--images", "a.png")[1])
+        args = cli.parse(["--tiny-random", "blip2", "--out", self.out, "--images", "a.png", "--reference-out", "r.json"])
+        self.assertEqual(["a.png"], args.images)
 
     def test_verify_defaults_to_the_shared_photos(self):
         args = cli.parse(["--tiny-random", "instructblip", "--out", self.out, "--verify"])
@@ -49,12 +52,41 @@ class CliTest(unittest.TestCase):
             self.assertTrue(all(os.path.isfile(p) for p in args.images))
 
     def test_quantisation_block_sizes_are_powers_of_two(self):
-        self.assertIn("--block-size must be one of",
+        self.assertIn("argument --block-size: invalid choice: 24",
                       refused("--tiny-random", "blip2", "--out", self.out, "--precision", "int4", "--block-size", "24")[1])
+
+    def test_int8_defaults_to_blocks_of_128_and_int4_to_blocks_of_32(self):
+        self.assertEqual(128, cli.parse(["--tiny-random", "blip2", "--out", self.out, "--precision", "int8"]).block_size)
+        self.assertEqual(32, cli.parse(["--tiny-random", "blip2", "--out", self.out, "--precision", "int4"]).block_size)
+        self.assertEqual(64, cli.parse(["--tiny-random", "blip2", "--out", self.out, "--precision", "int8",
+                                        "--block-size", "64"]).block_size)
 
     def test_defaults(self):
         args = cli.parse(["--tiny-random", "instructblip", "--out", self.out])
-        self.assertEqual(("fp32", "cpu", 17, 32, False), (args.precision, args.device, args.opset, args.block_size, args.verify))
+        self.assertEqual(("fp32", "cpu", 17, None, False), (args.precision, args.device, args.opset, args.block_size, args.verify))
+        self.assertEqual((4, ["vision", "decoder"], None, "tiny"),
+                         (args.accuracy_level, args.quantize_graphs, args.convention, args.random_size))
+
+    def test_quantisation_takes_an_accuracy_level_and_the_graphs_to_quantise(self):
+        args = cli.parse(["--tiny-random", "instructblip", "--out", self.out, "--precision", "int8",
+                          "--accuracy-level", "0", "--quantize-graphs", "decoder"])
+        self.assertEqual((0, ["decoder"]), (args.accuracy_level, args.quantize_graphs))
+        self.assertIn("invalid choice: 'embed'", refused("--tiny-random", "blip2", "--out", self.out,
+                                                         "--quantize-graphs", "embed")[1])
+        self.assertIn("invalid choice: 5", refused("--tiny-random", "blip2", "--out", self.out,
+                                                   "--accuracy-level", "5")[1])
+
+    def test_the_convention_can_override_the_recipes(self):
+        args = cli.parse(["--tiny-random", "instructblip", "--out", self.out, "--convention", "transformers"])
+        self.assertEqual("transformers", args.convention)
+        self.assertIn("invalid choice: 'lavis-4.33'",
+                      refused("--tiny-random", "blip2", "--out", self.out, "--convention", "lavis-4.33")[1])
+
+    def test_a_random_size_goes_with_tiny_random(self):
+        self.assertEqual("bench150m", cli.parse(["--tiny-random", "instructblip", "--out", self.out,
+                                                 "--random-size", "bench150m"]).random_size)
+        self.assertIn("--random-size goes with --tiny-random",
+                      refused("--checkpoint", "x", "--out", self.out, "--random-size", "bench150m")[1])
 
 
 if __name__ == "__main__":

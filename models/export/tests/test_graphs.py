@@ -13,6 +13,7 @@ except ImportError:  # CI runs the tests that need neither
     torch = onnx = None
 
 from captionfn_export import manifest
+from tests.tooling import needs
 
 if torch is not None:
     from captionfn_export import graphs
@@ -23,7 +24,7 @@ def dims(value_info):
     return [d.dim_param or d.dim_value for d in value_info.type.tensor_type.shape.dim]
 
 
-@unittest.skipIf(torch is None, "needs torch and onnx")
+@needs("torch", "onnx")
 class GraphExportTest(unittest.TestCase):
     def setUp(self):
         torch.manual_seed(0)

@@ -1,4 +1,5 @@
 """model.json writing and hashing: what the export records is what the server's loader reads."""
+import dataclasses
 import hashlib
 import json
 import os
@@ -11,6 +12,16 @@ from captionfn_export.manifest import Generation, LlmSpec, ModelSpec
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 TINY = os.path.join(ROOT, "models", "tiny", "model")
+
+
+def committed_model_dirs():
+    """The model directories the repository carries: the default model and the test fixtures."""
+    found = [TINY]
+    resources = os.path.join(ROOT, "src", "test", "resources")
+    for parent, _dirs, files in os.walk(resources):
+        if manifest.FILE_NAME in files and os.path.isfile(os.path.join(parent, "vision.onnx")):
+            found.append(parent)
+    return found
 
 
 def tiny_spec(**changes):
@@ -46,11 +57,34 @@ class ModelDir:
 
 
 class ModelJsonTest(unittest.TestCase):
-    def test_the_tiny_model_spec_reproduces_the_committed_model_json_exactly(self):
-        with open(os.path.join(TINY, "model.json"), encoding="utf-8") as f:
-            committed = json.load(f)
-        written = manifest.to_json(tiny_spec(), TINY)
-        self.assertEqual(committed, written)
+    def test_the_committed_default_model_json_is_what_the_writer_makes_of_its_spec_and_files(self):
+        # Generic over whichever model models/tiny/model holds: the spec read back from its
+        # model.json, written again over its files (hashed afresh), must give the same model.json.
+        committed = manifest.read(TINY)
+        self.assertEqual(committed, manifest.to_json(manifest.spec_from_json(committed), TINY))
+
+    def test_every_committed_model_directory_round_trips_through_its_spec(self):
+        for model_dir in committed_model_dirs():
+            with self.subTest(model_dir=os.path.relpath(model_dir, ROOT)):
+                committed = manifest.read(model_dir)
+                self.assertEqual(committed, manifest.to_json(manifest.spec_from_json(committed), model_dir))
+
+    def test_a_spec_round_trips_through_json(self):
+        with ModelDir("decoder.onnx.data") as d:
+            spec = tiny_spec(graph_data={"decoder": ("decoder.onnx.data",)}, source={"precision": "int8"},
+                             llm=dataclasses.replace(tiny_spec().llm, image_token_id=45),
+                             generation=Generation(convention="transformers"))
+            self.assertEqual(spec, manifest.spec_from_json(manifest.write(spec, d.path)))
+
+    def test_the_image_token_and_the_convention_are_written_when_known_and_left_out_when_not(self):
+        with ModelDir() as d:
+            plain = manifest.to_json(tiny_spec(), d.path)
+            self.assertNotIn("image_token_id", plain["llm"])
+            self.assertNotIn("convention", plain["generation"])
+            known = manifest.to_json(tiny_spec(llm=dataclasses.replace(tiny_spec().llm, image_token_id=45),
+                                               generation=Generation(convention="lavis")), d.path)
+            self.assertEqual(45, known["llm"]["image_token_id"])
+            self.assertEqual("lavis", known["generation"]["convention"])
 
     def test_every_file_is_named_with_the_sha256_of_its_bytes(self):
         with ModelDir() as d:
@@ -138,13 +172,18 @@ class RecipeTest(unittest.TestCase):
         self.assertEqual(("instructblip", "Write a short description for the image.", 128),
                          (r.family, r.prompt, r.qformer_max_length))
         self.assertEqual(Generation(num_beams=5, max_new_tokens=30, min_new_tokens=1,
-                                    repetition_penalty=1.5, length_penalty=1.0, early_stopping=False), r.generation)
+                                    repetition_penalty=1.5, length_penalty=1.0, early_stopping=False, convention="lavis"),
+                         r.generation)
         self.assertEqual(("</s>", ("</s>",)), (r.bos_token, r.eos_tokens))
 
     def test_blip2_opt_stops_on_a_newline(self):
         r = manifest.recipe_for("blip-2", "opt")
         self.assertEqual("blip2", r.family)
         self.assertEqual(("\n",), r.eos_tokens)
+
+    def test_both_recipes_follow_lavis_the_reference_of_the_published_captions(self):
+        for key in ("instructblip-vicuna", "blip2-opt"):
+            self.assertEqual("lavis", manifest.RECIPES[key].generation.convention, key)
 
     def test_an_unsupported_pairing_is_refused_with_what_is_supported(self):
         with self.assertRaisesRegex(ValueError, "supported: InstructBLIP with LLaMA/Vicuna, BLIP-2 with OPT"):
@@ -161,6 +200,14 @@ class ValidationTest(unittest.TestCase):
     def test_special_ids_must_lie_in_the_vocabulary(self):
         with self.assertRaisesRegex(ValueError, r"llm.eos_ids 50 is outside the vocabulary of 46"):
             LlmSpec(bos_id=2, eos_ids=(50,), pad_id=0, vocab_size=46, hidden_size=64, layers=2, kv_heads=2, head_size=16)
+
+    def test_an_unknown_convention_is_refused(self):
+        with self.assertRaisesRegex(ValueError, "generation.convention must be one of"):
+            Generation(convention="lavis-4.33")
+
+    def test_a_negative_image_token_is_refused(self):
+        with self.assertRaisesRegex(ValueError, "llm.image_token_id must be a non-negative integer"):
+            dataclasses.replace(tiny_spec().llm, image_token_id=-1)
 
     def test_an_unknown_family_is_refused(self):
         with self.assertRaisesRegex(ValueError, "family must be one of"):

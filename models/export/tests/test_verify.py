@@ -27,6 +27,19 @@ class UntilEosTest(unittest.TestCase):
         self.assertEqual([5, 6], verify.until_eos([5, 6], [2]))
 
 
+@unittest.skipIf(verify.np is None, "needs numpy")
+class NearTieTest(unittest.TestCase):
+    def test_a_different_token_within_twice_the_drift_of_pytorchs_choice_is_a_near_tie(self):
+        reference = [1.00, 0.98, 0.0]
+        ours = [0.99, 1.00, 0.0]  # drift 0.02, PyTorch's gap 0.02
+        self.assertTrue(verify.near_tie(reference, ours, 0, 1))
+
+    def test_a_token_pytorch_ranks_beyond_twice_the_drift_below_is_not(self):
+        reference = [3.0, 0.5, 0.0]
+        ours = [2.99, 0.52, 0.0]  # drift 0.02, PyTorch's gap 2.5
+        self.assertFalse(verify.near_tie(reference, ours, 0, 1))
+
+
 class ToleranceTest(unittest.TestCase):
     def test_every_precision_has_a_tolerance_and_quantised_ones_are_looser(self):
         t = verify.TOLERANCE

@@ -89,8 +89,8 @@ public class ServedModel {
         warnings = model.model().warnings();
         metrics.sessionsMade(sessions);
         phase = Phase.WARMING_UP;
-        LOG.infof("model %s (%s) loaded in %d ms (%s); warming up", manifest.id(), manifest.family().id(), loadMillis,
-                GraphSession.summary(sessions));
+        LOG.infof("model %s (%s, %s decoding) loaded in %d ms (%s); warming up", manifest.id(), manifest.family().id(),
+                manifest.convention().id(), loadMillis, GraphSession.summary(sessions));
         long warm = System.nanoTime();
         MicroBatcher batcher = new MicroBatcher(model.model(), batching, admission::onTheirWay);
         try {

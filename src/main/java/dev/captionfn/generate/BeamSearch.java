@@ -3,12 +3,10 @@ package dev.captionfn.generate;
 import java.util.Arrays;
 
 /**
- * HF transformers' beam search as LAVIS runs it (inputs_embeds only, so HF's input_ids hold the
- * generated tokens alone): log-softmax, processors, plus the beam's running score; the best
- * 2·beams candidates are taken in order, an EOS among the first {@code beams} ranks finishes a
- * hypothesis, the others continue until {@code beams} rows are filled. The search ends when the
- * hypotheses are complete ({@link BeamHypotheses#isDone}) or at max_new_tokens, when the running
- * rows are added as hypotheses too.
+ * HF transformers' beam search: log-softmax, processors, plus the beam's running score; the best
+ * K = max(2, 1 + EOS ids)·beams candidates are taken in order, and the first {@code beams} of them
+ * whose token is not EOS go on. Which candidates finish a hypothesis, how it is scored and when the
+ * search ends is the decoding convention's part ({@link BeamHypotheses}).
  *
  * <p>The search starts on the single prefilled row: HF copies it into {@code beams} rows with
  * scores 0, -1e9, -1e9, …; those copies are kept here as logical rows that all read physical row 0,
@@ -19,7 +17,6 @@ public final class BeamSearch implements Search {
 
     private final int numBeams;
     private final int maxNewTokens;
-    private final boolean earlyStopping;
     private final TokenSpace tokens;
     private final LogitsProcessor processors;
     private final BeamHypotheses hypotheses;
@@ -33,13 +30,12 @@ public final class BeamSearch implements Search {
     private boolean done;
     private long[] result;
 
-    public BeamSearch(GenerationOptions options, TokenSpace tokens, LogitsProcessor processors) {
+    public BeamSearch(GenerationOptions options, TokenSpace tokens, LogitsProcessor processors, DecodingConvention convention) {
         this.numBeams = options.numBeams();
         this.maxNewTokens = options.maxNewTokens();
-        this.earlyStopping = options.earlyStopping();
         this.tokens = tokens;
         this.processors = processors;
-        this.hypotheses = new BeamHypotheses(numBeams, options.lengthPenalty());
+        this.hypotheses = BeamHypotheses.of(convention, options, tokens);
         this.candidates = Math.max(2, 1 + tokens.eosIds().length) * numBeams;
         this.sequences = new long[numBeams][maxNewTokens];
         this.beamScores = new float[numBeams];
@@ -68,21 +64,21 @@ public final class BeamSearch implements Search {
             }
         }
         TopK top = TopK.of(scores, numBeams * width, candidates);
+        int[] rows = new int[top.indices.length];
+        long[] candidateTokens = new long[top.indices.length];
+        for (int rank = 0; rank < rows.length; rank++) {
+            rows[rank] = top.indices[rank] / width;
+            candidateTokens[rank] = top.indices[rank] % width;
+        }
 
         int[] nextRows = new int[numBeams];
         long[] nextTokens = new long[numBeams];
         float[] nextScores = new float[numBeams];
         int kept = 0;
-        for (int rank = 0; rank < top.indices.length && kept < numBeams; rank++) {
-            int row = top.indices[rank] / width;
-            long token = top.indices[rank] % width;
-            if (tokens.isEos(token)) {
-                if (rank < numBeams) {
-                    hypotheses.add(sequences[row], length, top.values[rank]);
-                }
-            } else {
-                nextRows[kept] = row;
-                nextTokens[kept] = token;
+        for (int rank = 0; rank < rows.length && kept < numBeams; rank++) {
+            if (!tokens.isEos(candidateTokens[rank])) {
+                nextRows[kept] = rows[rank];
+                nextTokens[kept] = candidateTokens[rank];
                 nextScores[kept] = top.values[rank];
                 kept++;
             }
@@ -91,23 +87,18 @@ public final class BeamSearch implements Search {
             throw new IllegalStateException("beam search found only " + kept + " continuations for "
                     + numBeams + " beams: the logits are " + width + " wide");
         }
-        boolean complete = hypotheses.isDone(top.values[0], length, earlyStopping);
-
         long[][] next = new long[numBeams][];
         for (int i = 0; i < numBeams; i++) {
             next[i] = sequences[nextRows[i]].clone();
             next[i][length] = nextTokens[i];
         }
+        boolean complete = hypotheses.afterStep(new BeamStep(length, sequences, rows, candidateTokens, top.values,
+                next, nextScores, length + 1 >= maxNewTokens));
         sequences = next;
         beamScores = nextScores;
         length++;
 
-        if (complete || length >= maxNewTokens) {
-            if (!complete) {
-                for (int r = 0; r < numBeams; r++) {
-                    hypotheses.add(sequences[r], length, beamScores[r]);
-                }
-            }
+        if (complete) {
             done = true;
             result = hypotheses.best();
             return Step.finished();

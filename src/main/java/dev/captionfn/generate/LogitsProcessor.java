@@ -6,8 +6,8 @@ package dev.captionfn.generate;
  */
 public interface LogitsProcessor {
     /**
-     * @param generated the row's generated tokens (the prompt is not included: LAVIS passes
-     *     inputs_embeds only, so HF's input_ids hold generated tokens only)
+     * @param generated the row's generated tokens, never the prompt (a processor that must see the
+     *     prompt, as the repetition penalty under the transformers convention, is given it when made)
      * @param length how many entries of {@code generated} are valid
      * @param scores the row's scores, at {@code [offset, offset + width)}
      */

@@ -95,6 +95,7 @@ public final class GraphContract {
     /**
      * The LM head must cover the tokenizer's vocabulary; wider is fine (padded heads are masked),
      * narrower would leave tokens that can never be generated and ids the tokenizer cannot place.
+     * The image placeholder id, where model.json names one, must be one of its columns.
      */
     public static void checkLogitsWidth(Path file, OrtSession decoder, ModelManifest m) {
         try {
@@ -104,6 +105,12 @@ public final class GraphContract {
                 if (width > 0 && width < m.llm().vocabSize()) {
                     throw new ModelLoadException(file + ": output '" + name + "' is " + width
                             + " wide, narrower than model.json's llm.vocab_size " + m.llm().vocabSize());
+                }
+                // the transformers convention penalises the image placeholder's logit column
+                if (width > 0 && m.llm().imageTokenId().isPresent() && m.llm().imageTokenId().getAsLong() >= width) {
+                    throw new ModelLoadException(file + ": model.json's llm.image_token_id "
+                            + m.llm().imageTokenId().getAsLong() + " is no column of output '" + name + "', which is "
+                            + width + " wide");
                 }
             }
         } catch (OrtException e) {

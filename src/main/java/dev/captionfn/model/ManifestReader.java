@@ -2,6 +2,7 @@ package dev.captionfn.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.captionfn.generate.DecodingConvention;
 import dev.captionfn.generate.GenerationOptions;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.OptionalLong;
 
 /**
  * Reads model.json into a {@link ModelManifest}. Parsed by hand over Jackson's tree rather than
@@ -76,9 +78,11 @@ public final class ManifestReader {
                         positiveInt(llm, "llm.hidden_size"),
                         positiveInt(llm, "llm.layers"),
                         positiveInt(llm, "llm.kv_heads"),
-                        positiveInt(llm, "llm.head_size")),
+                        positiveInt(llm, "llm.head_size"),
+                        imageTokenId(llm)),
                 text(root, "prompt"),
                 generation(generation),
+                convention(generation),
                 new ModelManifest.Graphs(
                         graph(graphs, "vision"), graph(graphs, "embed"), graph(graphs, "decoder")));
     }
@@ -95,6 +99,33 @@ public final class ManifestReader {
         } catch (IllegalArgumentException e) {
             throw fail("generation: " + e.getMessage());
         }
+    }
+
+    /** Absent or null for models whose processor puts no image placeholder before the prompt. */
+    private OptionalLong imageTokenId(JsonNode llm) {
+        JsonNode node = llm.get("image_token_id");
+        if (node == null || node.isNull()) {
+            return OptionalLong.empty();
+        }
+        long id = integer(llm, "llm.image_token_id");
+        if (id < 0) {
+            throw fail("llm.image_token_id must be a token id (0 or more) or null, was " + id);
+        }
+        return OptionalLong.of(id);
+    }
+
+    /** Absent: LAVIS, the reference the project's models were first held to. */
+    private DecodingConvention convention(JsonNode generation) {
+        JsonNode node = generation.get("convention");
+        if (node == null || node.isNull()) {
+            return DecodingConvention.DEFAULT;
+        }
+        String known = " (allowed: " + DecodingConvention.known() + ")";
+        if (!node.isTextual()) {
+            throw fail("generation.convention must be a string" + known);
+        }
+        return DecodingConvention.byId(node.asText()).orElseThrow(() -> fail(
+                "generation.convention '" + node.asText() + "' is not one this server knows" + known));
     }
 
     private ModelManifest.GraphSpec graph(JsonNode graphs, String name) {

@@ -1,14 +1,19 @@
 package dev.captionfn.model;
 
+import dev.captionfn.generate.DecodingConvention;
 import dev.captionfn.generate.GenerationOptions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 
 /**
  * What model.json says about a model directory; see models/README.md for the file format.
  *
  * @param prompt the instruction used when a request brings none
+ * @param generation the decoding options used where a request sets none
+ * @param convention the reference the model's decoding reproduces (model.json's
+ *     {@code generation.convention}); the model's, never a request's
  */
 public record ModelManifest(
         String id,
@@ -18,6 +23,7 @@ public record ModelManifest(
         LlmSpec llm,
         String prompt,
         GenerationOptions generation,
+        DecodingConvention convention,
         Graphs graphs) {
 
     /** A file of the model directory and the sha256 it must have. */
@@ -34,6 +40,8 @@ public record ModelManifest(
      *
      * @param bosId the id put before the prompt, or -1 for none (LAVIS puts {@code </s>} before Vicuna prompts)
      * @param vocabSize the tokenizer's vocabulary; logit columns past it are never generated
+     * @param imageTokenId the HF processor's image placeholder ("&lt;image&gt;"), which transformers
+     *     &ge; 4.47 puts before the prompt and so its repetition penalty sees; empty for none
      */
     public record LlmSpec(
             FileRef tokenizer,
@@ -44,7 +52,8 @@ public record ModelManifest(
             int hiddenSize,
             int layers,
             int kvHeads,
-            int headSize) {}
+            int headSize,
+            OptionalLong imageTokenId) {}
 
     /**
      * One ONNX graph: its file, its external data files and the tensor names it uses, by role.
@@ -71,6 +80,11 @@ public record ModelManifest(
         public List<GraphSpec> all() {
             return List.of(vision, embed, decoder);
         }
+    }
+
+    /** The same model decoded under another convention, for tests that hold one model to both references. */
+    public ModelManifest withConvention(DecodingConvention other) {
+        return new ModelManifest(id, family, image, qformer, llm, prompt, generation, other, graphs);
     }
 
     /** Every file the manifest names, graphs' external data included, for presence and hash checks. */

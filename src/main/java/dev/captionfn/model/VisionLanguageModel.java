@@ -2,6 +2,7 @@ package dev.captionfn.model;
 
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.captionfn.generate.DecodingConvention;
 import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.generate.Generator;
 import dev.captionfn.generate.Search;
@@ -91,7 +92,7 @@ public final class VisionLanguageModel implements AutoCloseable {
                 TokenSpace space = new TokenSpace(
                         manifest.llm().eosIds().stream().mapToLong(Long::longValue).toArray(),
                         manifest.llm().vocabSize(), state.width());
-                List<Search> searches = inputs.stream().map(in -> Search.forOptions(in.options(), space)).toList();
+                List<Search> searches = inputs.stream().map(in -> search(manifest, in, space)).toList();
                 tokens = Generator.run(state, searches, control::isWithdrawn);
             } finally {
                 spareScratch.set(scratch);
@@ -100,6 +101,16 @@ public final class VisionLanguageModel implements AutoCloseable {
         } catch (OrtException e) {
             throw new ModelRunException("ONNX Runtime failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The search for one input: its options, under the model's convention, whose repetition penalty
+     * may see the prompt as the reference's input_ids held it.
+     */
+    public static Search search(ModelManifest manifest, Input input, TokenSpace space) {
+        DecodingConvention convention = manifest.convention();
+        return Search.forOptions(input.options(), space, convention,
+                convention.penalisedPromptIds(manifest.llm().imageTokenId(), input.promptIds()));
     }
 
     private float[] languageEmbeds(List<Input> inputs, OrtSession.RunOptions run) throws OrtException {

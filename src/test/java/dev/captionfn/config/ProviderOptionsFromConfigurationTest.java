@@ -94,7 +94,7 @@ class ProviderOptionsFromConfigurationTest {
         expected.put("trt_builder_optimization_level", "5");
         expected.put("trt_profile_min_shapes", "pixel_values:1x3x64x64,qformer_input_ids:1x1,qformer_attention_mask:1x1");
         expected.put("trt_profile_opt_shapes", "pixel_values:1x3x64x64,qformer_input_ids:1x11,qformer_attention_mask:1x11");
-        expected.put("trt_profile_max_shapes", "pixel_values:10x3x64x64,qformer_input_ids:10x32,qformer_attention_mask:10x32");
+        expected.put("trt_profile_max_shapes", "pixel_values:10x3x64x64,qformer_input_ids:10x128,qformer_attention_mask:10x128");
         expected.put("trt_engine_cache_enable", "1");
         expected.put("trt_engine_cache_path", slot.toString());
         expected.put("trt_engine_cache_prefix", "captionfn-tiny-instructblip");

@@ -93,7 +93,7 @@ class BatchingAndBackpressureTest {
             for (int i = 0; i < cases.size(); i++) {
                 Response r = answers.get(i).get(60, TimeUnit.SECONDS);
                 assertEquals(200, r.statusCode(), r.asString());
-                assertEquals(cases.get(i).beamText(), r.jsonPath().getString("caption"), cases.get(i).image());
+                assertEquals(cases.get(i).beamText(), r.jsonPath().getString("caption"), cases.get(i).resource());
                 assertTrue(r.jsonPath().getDouble("timings.queueMs") >= 0);
             }
         } finally {

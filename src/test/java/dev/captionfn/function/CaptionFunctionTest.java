@@ -40,7 +40,7 @@ class CaptionFunctionTest {
     }
 
     private void assertAccuracy(String way, Function<TinyReference.Case, String> captioner) {
-        List<TinyReference.Case> cases = TinyReference.cases();
+        List<TinyReference.Case> cases = TinyReference.heldOut();
         int correct = 0;
         StringBuilder misses = new StringBuilder();
         for (TinyReference.Case c : cases) {
@@ -48,7 +48,7 @@ class CaptionFunctionTest {
             if (c.expected().equals(caption)) {
                 correct++;
             } else {
-                misses.append("\n  ").append(c.image()).append(" '").append(c.instruction()).append("': expected '")
+                misses.append("\n  ").append(c.resource()).append(" '").append(c.instruction()).append("': expected '")
                         .append(c.expected()).append("', got '").append(caption).append("'");
             }
         }

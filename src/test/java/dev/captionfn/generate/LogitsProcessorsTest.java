@@ -25,6 +25,14 @@ class LogitsProcessorsTest {
     }
 
     @Test
+    void repetitionPenaltySeededWithPromptIdsPenalisesThemOnceBesideTheGeneratedTokens() {
+        float[] scores = {1f, -1f, 3f, -2f, 4f, 0f, 0f, 0f};
+        // prompt ids 2 (twice) and 99 (no column); generated 2 again and 3
+        new RepetitionPenaltyLogitsProcessor(2.0, new long[] {2, 2, 99}).process(new long[] {2, 3}, 2, scores, 0, 8);
+        assertArrayEquals(new float[] {1f, -1f, 1.5f, -4f, 4f, 0f, 0f, 0f}, scores);
+    }
+
+    @Test
     void minNewTokensBansEosOnlyUntilTheMinimumIsReached() {
         float[] scores = new float[8];
         var p = new MinNewTokensLogitsProcessor(2, new long[] {2, 5});

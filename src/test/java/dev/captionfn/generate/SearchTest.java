@@ -106,7 +106,7 @@ class SearchTest {
             default -> logProbs(.1, .5, .1, .1, .1, .1);
         });
         var options = new GenerationOptions(2, 5, 1, 1.0, 1.0, false);
-        assertArrayEquals(new long[] {3}, Generator.run(decoder, List.of(Search.forOptions(options, TOKENS))).get(0));
+        assertArrayEquals(new long[] {3, EOS}, Generator.run(decoder, List.of(Search.forOptions(options, TOKENS))).get(0));
     }
 
     @Test
@@ -121,7 +121,7 @@ class SearchTest {
         searches.add(Search.forOptions(new GenerationOptions(3, 10, 1, 1.0, 1.0, false), TOKENS));
         List<long[]> out = Generator.run(decoder, searches);
         assertArrayEquals(new long[] {3, 4, EOS}, out.get(0));
-        assertArrayEquals(new long[] {3, 4}, out.get(1), "a beam hypothesis holds the tokens before EOS");
+        assertArrayEquals(new long[] {3, 4, EOS}, out.get(1), "a beam result ends on its EOS, as greedy's does");
     }
 
     @Test
@@ -139,15 +139,18 @@ class SearchTest {
     }
 
     @Test
-    void beamHypothesesKeepTheBestAndReportDoneOnlyWhenNoRunningBeamCanWin() {
-        BeamHypotheses h = new BeamHypotheses(2, 1.0);
+    void lavisHypothesesKeepTheBestAndReportDoneOnlyWhenNoRunningBeamCanWin() {
+        LavisBeamHypotheses h = new LavisBeamHypotheses(new GenerationOptions(2, 10, 1, 1.0, 1.0, false), TOKENS);
         h.add(new long[] {7, 7}, 2, -2.0);   // score -1
         h.add(new long[] {8}, 1, -3.0);      // score -3
         h.add(new long[] {9, 9, 9}, 3, -3.0); // score -1, replaces -3
         assertArrayEquals(new long[] {9, 9, 9}, h.best(), "among equal scores, the one added last");
-        assertEquals(false, h.isDone(-2.0, 3, false), "a running beam at -2/3 can still beat the worst finished one (-1)");
-        assertEquals(true, h.isDone(-4.0, 2, false));
-        assertEquals(true, h.isDone(0.0, 2, true), "early stopping ends as soon as the list is full");
+        assertEquals(false, h.isDone(-2.0, 3), "a running beam at -2/3 can still beat the worst finished one (-1)");
+        assertEquals(true, h.isDone(-4.0, 2));
+        LavisBeamHypotheses early = new LavisBeamHypotheses(new GenerationOptions(2, 10, 1, 1.0, 1.0, true), TOKENS);
+        early.add(new long[] {7}, 1, -2.0);
+        early.add(new long[] {8}, 1, -3.0);
+        assertEquals(true, early.isDone(0.0, 2), "early stopping ends as soon as the list is full");
     }
 
     @Test

@@ -6,7 +6,6 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.captionfn.generate.DecoderState;
 import dev.captionfn.generate.Generator;
-import dev.captionfn.generate.Search;
 import dev.captionfn.generate.TokenSpace;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -94,7 +93,7 @@ public final class BareModelLoop implements AutoCloseable {
                 };
                 TokenSpace space = new TokenSpace(m.llm().eosIds().stream().mapToLong(Long::longValue).toArray(),
                         m.llm().vocabSize(), state.width());
-                Generator.run(recording, List.of(Search.forOptions(input.options(), space)));
+                Generator.run(recording, List.of(VisionLanguageModel.search(m, input, space)));
             }
             return new Trace(input.promptIds().length, rows.stream().mapToInt(Integer::intValue).toArray());
         }

@@ -69,7 +69,7 @@ class MicroBatcherTest {
         try (var batcher = new MicroBatcher(model.model(), new MicroBatcher.Settings(40, Duration.ofSeconds(5)), onTheirWay::get)) {
             List<MicroBatcher.Generated> results = submitTogether(batcher, onTheirWay);
             for (int i = 0; i < results.size(); i++) {
-                assertArrayEquals(cases.get(i).beamIds(), results.get(i).tokens(), cases.get(i).image());
+                assertArrayEquals(cases.get(i).beamIds(), results.get(i).tokens(), cases.get(i).resource());
                 assertEquals(8, results.get(i).batchRequests(), "8 five-beam requests fill 40 rows");
             }
         }
@@ -81,7 +81,7 @@ class MicroBatcherTest {
         try (var batcher = new MicroBatcher(model.model(), new MicroBatcher.Settings(10, Duration.ofSeconds(5)), onTheirWay::get)) {
             List<MicroBatcher.Generated> results = submitTogether(batcher, onTheirWay);
             for (int i = 0; i < results.size(); i++) {
-                assertArrayEquals(cases.get(i).beamIds(), results.get(i).tokens(), cases.get(i).image());
+                assertArrayEquals(cases.get(i).beamIds(), results.get(i).tokens(), cases.get(i).resource());
                 assertTrue(results.get(i).batchRequests() <= 2, "10 rows hold two five-beam requests");
             }
             assertEquals(2, results.get(0).batchRequests(), "the first batch filled up to its limit");

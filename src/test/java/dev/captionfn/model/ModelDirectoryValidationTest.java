@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.captionfn.generate.DecodingConvention;
 import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.image.ImageDecoder;
 import dev.captionfn.testing.TinyReference;
@@ -15,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -138,7 +140,68 @@ class ModelDirectoryValidationTest {
     @Test
     void anLmHeadNarrowerThanTheVocabularyIsReported() throws IOException {
         Path model = withManifest(m -> ((ObjectNode) m.get("llm")).put("vocab_size", 999));
-        assertMentions(failure(model), "decoder.onnx", "'logits' is 48 wide", "llm.vocab_size 999");
+        assertMentions(failure(model), "decoder.onnx", "'logits' is 432 wide", "llm.vocab_size 999");
+    }
+
+    @Test
+    void aModelJsonWithoutAConventionFollowsLavisAndNamesNoImageToken() throws IOException {
+        Path model = withManifest(m -> {
+            ((ObjectNode) m.get("generation")).remove("convention");
+            ((ObjectNode) m.get("llm")).remove("image_token_id");
+        });
+        ModelManifest manifest = ManifestReader.read(model);
+        assertEquals(DecodingConvention.LAVIS, manifest.convention());
+        assertEquals(OptionalLong.empty(), manifest.llm().imageTokenId());
+    }
+
+    @Test
+    void theConventionAndTheImageTokenAreReadFromModelJson() throws IOException {
+        Path model = withManifest(m -> {
+            ((ObjectNode) m.get("generation")).put("convention", "transformers");
+            ((ObjectNode) m.get("llm")).put("image_token_id", 45);
+        });
+        ModelManifest manifest = ManifestReader.read(model);
+        assertEquals(DecodingConvention.TRANSFORMERS, manifest.convention());
+        assertEquals(OptionalLong.of(45), manifest.llm().imageTokenId());
+        try (LoadedModel m = LoadedModel.load(model, SessionSettings.cpu(1, 1))) {
+            assertEquals(DecodingConvention.TRANSFORMERS, m.model().manifest().convention());
+        }
+    }
+
+    @Test
+    void aNullImageTokenIdMeansNone() throws IOException {
+        Path model = withManifest(m -> ((ObjectNode) m.get("llm")).putNull("image_token_id"));
+        assertEquals(OptionalLong.empty(), ManifestReader.read(model).llm().imageTokenId());
+    }
+
+    @Test
+    void anUnknownConventionIsRefusedWithTheAllowedOnes() throws IOException {
+        Path model = withManifest(m -> ((ObjectNode) m.get("generation")).put("convention", "hf-4.33"));
+        assertMentions(failure(model), "model.json", "generation.convention 'hf-4.33'", "allowed: lavis, transformers");
+    }
+
+    @Test
+    void aConventionThatIsNotAStringIsRefusedWithTheAllowedOnes() throws IOException {
+        Path model = withManifest(m -> ((ObjectNode) m.get("generation")).put("convention", 2));
+        assertMentions(failure(model), "model.json", "generation.convention must be a string", "lavis, transformers");
+    }
+
+    @Test
+    void aNegativeImageTokenIdIsRefused() throws IOException {
+        Path model = withManifest(m -> ((ObjectNode) m.get("llm")).put("image_token_id", -1));
+        assertMentions(failure(model), "model.json", "llm.image_token_id must be a token id", "-1");
+    }
+
+    @Test
+    void anImageTokenIdThatIsNotAnIntegerIsRefused() throws IOException {
+        Path model = withManifest(m -> ((ObjectNode) m.get("llm")).put("image_token_id", "<image>"));
+        assertMentions(failure(model), "model.json", "llm.image_token_id must be an integer");
+    }
+
+    @Test
+    void anImageTokenIdPastTheLogitsIsReported() throws IOException {
+        Path model = withManifest(m -> ((ObjectNode) m.get("llm")).put("image_token_id", 432));
+        assertMentions(failure(model), "decoder.onnx", "llm.image_token_id 432", "432 wide");
     }
 
     @Test
@@ -169,7 +232,7 @@ class ModelDirectoryValidationTest {
             var input = new VisionLanguageModel.Input(m.preprocessor().toPixelValues(image), c.qformerIds(),
                     c.promptIds(), greedy);
             long[] got = m.model().generate(List.of(input)).tokens().get(0);
-            assertArrayEquals(c.greedyIds(), got, c.image() + " " + c.instruction());
+            assertArrayEquals(c.greedyIds(), got, c.resource() + " " + c.instruction());
             assertEquals(c.greedyText(), m.llmTokenizer().decode(got));
         }
     }

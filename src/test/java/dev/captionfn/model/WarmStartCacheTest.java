@@ -120,8 +120,8 @@ class WarmStartCacheTest {
                 List<long[]> got = m.model().generate(List.of(
                         new VisionLanguageModel.Input(pixels, c.qformerIds(), c.promptIds(), beam),
                         new VisionLanguageModel.Input(pixels, c.qformerIds(), c.promptIds(), greedy))).tokens();
-                assertArrayEquals(c.beamIds(), got.get(0), "beam, " + c.image());
-                assertArrayEquals(c.greedyIds(), got.get(1), "greedy, " + c.image());
+                assertArrayEquals(c.beamIds(), got.get(0), "beam, " + c.resource());
+                assertArrayEquals(c.greedyIds(), got.get(1), "greedy, " + c.resource());
             }
         }
     }

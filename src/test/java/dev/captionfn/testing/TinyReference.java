@@ -1,7 +1,7 @@
 package dev.captionfn.testing;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.captionfn.model.ManifestReader;
+import dev.captionfn.model.ModelManifest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -12,17 +12,23 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * The reference outputs models/tiny/make_tiny_model.py wrote from its own PyTorch forward pass for
- * held-out drawn images (src/test/resources/tiny-reference).
+ * The embedded default model (models/tiny/model) and its reference outputs for held-out drawn
+ * images and photos (src/test/resources/tiny-reference).
  */
 public final class TinyReference {
     public static final String DIR = "tiny-reference/";
     /** The embedded default model's directory in the source tree. */
     public static final Path MODEL_DIR = Path.of("models", "tiny", "model");
 
-    /** One held-out image and instruction with the ids the reference produced. */
+    /**
+     * One image and instruction with the ids the reference produced under the model's convention.
+     *
+     * @param resource the image's classpath resource
+     * @param expected the held-out truth, or null where the case has none
+     * @param beamIds EOS included where the hypothesis ended on one
+     */
     public record Case(
-            String image,
+            String resource,
             String instruction,
             String expected,
             long[] qformerIds,
@@ -30,11 +36,7 @@ public final class TinyReference {
             long[] greedyIds,
             String greedyText,
             long[] beamIds,
-            String beamText) {
-        public String resource() {
-            return DIR + image;
-        }
-    }
+            String beamText) {}
 
     private TinyReference() {}
 
@@ -53,26 +55,23 @@ public final class TinyReference {
         return target;
     }
 
+    /** Every case of the default model's reference ({@link HfReference}), with the ids of the model's own convention. */
     public static List<Case> cases() {
-        try (InputStream in = TinyReference.class.getClassLoader().getResourceAsStream(DIR + "reference.json")) {
-            JsonNode root = new ObjectMapper().readTree(in);
-            List<Case> cases = new ArrayList<>();
-            for (JsonNode c : root.get("cases")) {
-                cases.add(new Case(
-                        c.get("image").asText(),
-                        c.get("instruction").asText(),
-                        c.get("expected").asText(),
-                        longs(c.get("qformer_input_ids")),
-                        longs(c.get("llm_prompt_ids")),
-                        longs(c.get("greedy_ids")),
-                        c.get("greedy_text").asText(),
-                        longs(c.get("beam_ids")),
-                        c.get("beam_text").asText()));
-            }
-            return cases;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        ModelManifest manifest = ManifestReader.read(MODEL_DIR);
+        HfReference.Location location = HfReference.FIXTURES.stream()
+                .filter(l -> l.modelDir().equals(MODEL_DIR)).findFirst().orElseThrow();
+        List<Case> cases = new ArrayList<>();
+        for (HfReference.Case c : HfReference.read(location).cases()) {
+            HfReference.Decoded d = c.under(manifest.convention());
+            cases.add(new Case(c.image(), c.instruction(), c.expected(), c.qformerIds(), c.promptIds(),
+                    d.greedyIds(), d.greedyText(), d.beamIds(), d.beamText()));
         }
+        return cases;
+    }
+
+    /** The cases that carry a held-out truth (drawings; the photos have none). */
+    public static List<Case> heldOut() {
+        return cases().stream().filter(c -> c.expected() != null).toList();
     }
 
     public static byte[] bytes(String resource) {
@@ -84,13 +83,5 @@ public final class TinyReference {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static long[] longs(JsonNode n) {
-        long[] out = new long[n.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = n.get(i).asLong();
-        }
-        return out;
     }
 }
