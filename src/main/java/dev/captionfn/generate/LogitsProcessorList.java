@@ -14,11 +14,6 @@ public final class LogitsProcessorList implements LogitsProcessor {
         this.processors = List.copyOf(processors);
     }
 
-    /** The processors with the repetition penalty over generated tokens only (LAVIS). */
-    public static LogitsProcessorList forOptions(GenerationOptions options, TokenSpace tokens) {
-        return forOptions(options, tokens, new long[0]);
-    }
-
     /** @param penalisedPromptIds the prompt ids the repetition penalty sees besides the generated tokens */
     public static LogitsProcessorList forOptions(GenerationOptions options, TokenSpace tokens, long[] penalisedPromptIds) {
         List<LogitsProcessor> list = new ArrayList<>();

@@ -13,12 +13,10 @@ public final class RepetitionPenaltyLogitsProcessor implements LogitsProcessor {
     private final float penalty;
     private final long[] promptIds;
 
-    /** A penalty over the generated tokens only (LAVIS: input_ids start empty). */
-    public RepetitionPenaltyLogitsProcessor(double penalty) {
-        this(penalty, new long[0]);
-    }
-
-    /** @param promptIds the ids HF's input_ids held before the first generated token */
+    /**
+     * @param promptIds the ids HF's input_ids held before the first generated token (none under
+     *     LAVIS, whose input_ids start empty)
+     */
     public RepetitionPenaltyLogitsProcessor(double penalty, long[] promptIds) {
         this.penalty = (float) penalty;
         this.promptIds = Arrays.stream(promptIds).distinct().toArray();

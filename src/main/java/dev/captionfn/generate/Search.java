@@ -19,11 +19,6 @@ public interface Search {
     /** The generated tokens (EOS included when one was generated); valid once done. */
     long[] result();
 
-    /** A search under the default convention (LAVIS), whose penalty sees no prompt. */
-    static Search forOptions(GenerationOptions options, TokenSpace tokens) {
-        return forOptions(options, tokens, DecodingConvention.DEFAULT, new long[0]);
-    }
-
     /**
      * @param convention the model's decoding convention
      * @param penalisedPromptIds the prompt ids the repetition penalty sees besides the generated

@@ -13,14 +13,14 @@ class LogitsProcessorsTest {
     @Test
     void repetitionPenaltyDividesPositiveAndMultipliesNegativeScoresOncePerDistinctToken() {
         float[] scores = {1f, -1f, 3f, -2f, 0f, 0f, 0f, 0f};
-        new RepetitionPenaltyLogitsProcessor(2.0).process(new long[] {0, 1, 0, 3, 99}, 4, scores, 0, 8);
+        new RepetitionPenaltyLogitsProcessor(2.0, new long[0]).process(new long[] {0, 1, 0, 3, 99}, 4, scores, 0, 8);
         assertArrayEquals(new float[] {0.5f, -2f, 3f, -4f, 0f, 0f, 0f, 0f}, scores);
     }
 
     @Test
     void repetitionPenaltyWorksOnTheRowAtItsOffset() {
         float[] scores = {9f, 9f, 4f, 4f};
-        new RepetitionPenaltyLogitsProcessor(2.0).process(new long[] {1}, 1, scores, 2, 2);
+        new RepetitionPenaltyLogitsProcessor(2.0, new long[0]).process(new long[] {1}, 1, scores, 2, 2);
         assertArrayEquals(new float[] {9f, 9f, 4f, 2f}, scores);
     }
 
@@ -54,12 +54,12 @@ class LogitsProcessorsTest {
     @Test
     void onlyProcessorsWhoseSettingIsNotNeutralAreAdded() {
         var neutral = new GenerationOptions(1, 10, 1, 1.0, 1.0, false);
-        List<LogitsProcessor> some = LogitsProcessorList.forOptions(neutral, new TokenSpace(new long[] {2}, 8, 8)).processors();
+        List<LogitsProcessor> some = LogitsProcessorList.forOptions(neutral, new TokenSpace(new long[] {2}, 8, 8), new long[0]).processors();
         assertEquals(1, some.size(), "a minimum of one new token still bans EOS at the first step");
         assertTrue(some.get(0) instanceof MinNewTokensLogitsProcessor);
 
         var penalised = new GenerationOptions(5, 10, 1, 1.5, 1.0, false);
-        List<LogitsProcessor> all = LogitsProcessorList.forOptions(penalised, TOKENS).processors();
+        List<LogitsProcessor> all = LogitsProcessorList.forOptions(penalised, TOKENS, new long[0]).processors();
         assertEquals(List.of(RepetitionPenaltyLogitsProcessor.class, MinNewTokensLogitsProcessor.class,
                 VocabularyMaskLogitsProcessor.class), all.stream().map(Object::getClass).toList());
     }

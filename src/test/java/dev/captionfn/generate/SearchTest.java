@@ -19,6 +19,11 @@ class SearchTest {
     private static final long EOS = 1;
     private static final TokenSpace TOKENS = new TokenSpace(new long[] {EOS}, WIDTH, WIDTH);
 
+    /** A search under the LAVIS convention: the penalty sees no prompt. */
+    private static Search lavis(GenerationOptions options) {
+        return Search.forOptions(options, TOKENS, DecodingConvention.LAVIS, new long[0]);
+    }
+
     /** A decoder whose next-token log-probabilities are a table indexed by the last token. */
     static final class ScriptedDecoder implements DecoderState {
         final Function<Long, float[]> next;
@@ -77,7 +82,7 @@ class SearchTest {
             default -> logProbs(.1, .5, .1, .1, .1, .1);
         });
         var options = new GenerationOptions(1, 10, 1, 1.0, 1.0, false);
-        List<long[]> out = Generator.run(decoder, List.of(Search.forOptions(options, TOKENS)));
+        List<long[]> out = Generator.run(decoder, List.of(lavis(options)));
         assertArrayEquals(new long[] {3, 4, EOS}, out.get(0));
     }
 
@@ -85,14 +90,14 @@ class SearchTest {
     void greedyStopsAtMaxNewTokensWithoutEos() {
         ScriptedDecoder decoder = new ScriptedDecoder(1, last -> logProbs(.1, .1, .1, .5, .1, .1));
         var options = new GenerationOptions(1, 4, 1, 1.0, 1.0, false);
-        assertArrayEquals(new long[] {3, 3, 3, 3}, Generator.run(decoder, List.of(Search.forOptions(options, TOKENS))).get(0));
+        assertArrayEquals(new long[] {3, 3, 3, 3}, Generator.run(decoder, List.of(lavis(options))).get(0));
     }
 
     @Test
     void greedyCannotEndBeforeMinNewTokens() {
         ScriptedDecoder decoder = new ScriptedDecoder(1, last -> logProbs(.1, .6, .1, .1, .05, .05));
         var options = new GenerationOptions(1, 10, 2, 1.0, 1.0, false);
-        assertArrayEquals(new long[] {0, 0, EOS}, Generator.run(decoder, List.of(Search.forOptions(options, TOKENS))).get(0));
+        assertArrayEquals(new long[] {0, 0, EOS}, Generator.run(decoder, List.of(lavis(options))).get(0));
     }
 
     @Test
@@ -106,7 +111,7 @@ class SearchTest {
             default -> logProbs(.1, .5, .1, .1, .1, .1);
         });
         var options = new GenerationOptions(2, 5, 1, 1.0, 1.0, false);
-        assertArrayEquals(new long[] {3, EOS}, Generator.run(decoder, List.of(Search.forOptions(options, TOKENS))).get(0));
+        assertArrayEquals(new long[] {3, EOS}, Generator.run(decoder, List.of(lavis(options))).get(0));
     }
 
     @Test
@@ -117,8 +122,8 @@ class SearchTest {
             default -> logProbs(.1, .5, .1, .1, .1, .1);
         });
         List<Search> searches = new ArrayList<>();
-        searches.add(Search.forOptions(new GenerationOptions(1, 10, 1, 1.0, 1.0, false), TOKENS));
-        searches.add(Search.forOptions(new GenerationOptions(3, 10, 1, 1.0, 1.0, false), TOKENS));
+        searches.add(lavis(new GenerationOptions(1, 10, 1, 1.0, 1.0, false)));
+        searches.add(lavis(new GenerationOptions(3, 10, 1, 1.0, 1.0, false)));
         List<long[]> out = Generator.run(decoder, searches);
         assertArrayEquals(new long[] {3, 4, EOS}, out.get(0));
         assertArrayEquals(new long[] {3, 4, EOS}, out.get(1), "a beam result ends on its EOS, as greedy's does");
@@ -127,7 +132,7 @@ class SearchTest {
     @Test
     void theGeneratorRefusesADecoderWhoseRowsDoNotMatchTheSearches() {
         ScriptedDecoder decoder = new ScriptedDecoder(2, last -> logProbs(.1, .1, .1, .5, .1, .1));
-        var search = Search.forOptions(new GenerationOptions(1, 3, 1, 1.0, 1.0, false), TOKENS);
+        var search = lavis(new GenerationOptions(1, 3, 1, 1.0, 1.0, false));
         assertThrows(IllegalArgumentException.class, () -> Generator.run(decoder, List.of(search)));
     }
 
