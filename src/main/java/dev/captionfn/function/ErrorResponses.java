@@ -94,11 +94,13 @@ public class ErrorResponses {
             return new Failure(e.code(), e.getMessage(), e.requestId() != null ? e.requestId() : ceId, e.imageUrl(), e.code().httpStatus());
         }
         if (causedBy(thrown, JacksonException.class)) {
-            // Funqy reads a binary event's data only when it calls the function, and wraps what Jackson says
+            // a structured event that is not JSON: Funqy fails with what Jackson says
             return new Failure(ErrorCode.INVALID_REQUEST, statusMessage(400), ceId, null, 400);
         }
         if (thrown == null && status >= 400 && status < 500) {
-            // Funqy's own refusals: a body it could not read, no function for the path or event type
+            // Funqy's own refusals, which carry no reason: a body that is not JSON (the functions take
+            // any JSON and read it with RequestJson, so a field of the wrong type is answered above
+            // as a CaptionException naming it), no function for the path or event type
             return new Failure(ErrorCode.INVALID_REQUEST, statusMessage(status), ceId, null, status);
         }
         LOG.error("unexpected failure", thrown);
@@ -137,7 +139,7 @@ public class ErrorResponses {
 
     private static String statusMessage(int status) {
         return switch (status) {
-            case 400 -> "the request body is not a valid caption request (JSON object with imageUrl, prompt, id, options)";
+            case 400 -> "the request body is not JSON: send a JSON object with imageUrl, and optionally prompt, id and options";
             case 404 -> "no function here: POST JSON to /caption, or a CloudEvent of the request type to /";
             case 405 -> "use POST";
             case 406 -> "unsupported content type: send application/json or a CloudEvent";

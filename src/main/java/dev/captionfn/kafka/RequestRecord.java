@@ -1,11 +1,13 @@
 package dev.captionfn.kafka;
 
+import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.captionfn.caption.CaptionException;
 import dev.captionfn.caption.CaptionRequest;
 import dev.captionfn.caption.ErrorCode;
 import dev.captionfn.caption.OutgoingEvent;
+import dev.captionfn.caption.RequestJson;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
@@ -45,13 +47,16 @@ record RequestRecord(CaptionRequest request, Mode mode, String eventId) {
         String contentType = header(headers, CONTENT_TYPE);
         if (contentType != null && contentType.toLowerCase(Locale.ROOT).startsWith(OutgoingEvent.STRUCTURED_CONTENT_TYPE)) {
             JsonNode event = tree(json, value, "the structured event");
+            if (!event.isObject()) {
+                throw invalid("the structured event is not a JSON object");
+            }
             checkType(event.path("type").asText(null), requestType);
             String id = event.path("id").asText(null);
             JsonNode data = event.get("data");
-            if (data == null || !data.isObject()) {
-                throw invalid("the event has no JSON object as data: send {\"imageUrl\": \"https://…\"} as its data");
+            if (data == null || data.isNull()) {
+                throw invalid("the event has no data: send {\"imageUrl\": \"https://…\"} as its JSON data");
             }
-            return new RequestRecord(withId(convert(json, data), id != null ? id : recordId), Mode.STRUCTURED_EVENT, id);
+            return new RequestRecord(withId(RequestJson.fromTree(data), id != null ? id : recordId), Mode.STRUCTURED_EVENT, id);
         }
         return new RequestRecord(withId(read(json, value, "the record's value"), recordId), Mode.PLAIN, null);
     }
@@ -66,41 +71,24 @@ record RequestRecord(CaptionRequest request, Mode mode, String eventId) {
         return r.id() != null ? r : new CaptionRequest(r.imageUrl(), r.prompt(), id, r.options());
     }
 
+    /** The request itself: the same strict reading as every other way in. */
     private static CaptionRequest read(ObjectMapper json, byte[] value, String what) {
-        return convert(json, tree(json, value, what));
+        return RequestJson.fromTree(tree(json, value, what));
     }
 
     private static JsonNode tree(ObjectMapper json, byte[] value, String what) {
         try {
-            JsonNode node = json.readTree(value);
-            if (node == null || !node.isObject()) {
-                throw invalid(what + " is not a JSON object");
-            }
-            return node;
+            return json.readTree(value);
+        } catch (JacksonException e) {
+            throw RequestJson.notJson(what, e);
         } catch (IOException e) {
-            throw invalid(what + " is not JSON: " + firstLine(e.getMessage()));
-        }
-    }
-
-    private static CaptionRequest convert(ObjectMapper json, JsonNode node) {
-        try {
-            return json.treeToValue(node, CaptionRequest.class);
-        } catch (IOException | IllegalArgumentException e) {
-            throw invalid("not a caption request (imageUrl, prompt, id, options): " + firstLine(e.getMessage()));
+            throw invalid(what + " cannot be read: " + e.getMessage());
         }
     }
 
     static String header(Headers headers, String name) {
         Header h = headers.lastHeader(name);
         return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8);
-    }
-
-    private static String firstLine(String message) {
-        if (message == null) {
-            return "";
-        }
-        int nl = message.indexOf('\n');
-        return nl < 0 ? message : message.substring(0, nl);
     }
 
     private static CaptionException invalid(String message) {

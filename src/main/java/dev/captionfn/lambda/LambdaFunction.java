@@ -1,9 +1,10 @@
 package dev.captionfn.lambda;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.captionfn.caption.CaptionException;
-import dev.captionfn.caption.CaptionRequest;
 import dev.captionfn.caption.CaptionResult;
 import dev.captionfn.caption.CaptionService;
+import dev.captionfn.caption.RequestJson;
 import io.quarkus.funqy.Funq;
 import io.smallrye.mutiny.Uni;
 import org.jboss.logging.Logger;
@@ -27,9 +28,10 @@ public class LambdaFunction {
         this.service = service;
     }
 
+    /** The request as parsed JSON, read here by RequestJson so that a wrong type is INVALID_REQUEST naming the field. */
     @Funq("caption")
-    public Uni<CaptionResult> caption(CaptionRequest request) {
-        return service.caption(request)
+    public Uni<CaptionResult> caption(JsonNode request) {
+        return Uni.createFrom().item(() -> RequestJson.fromTree(request)).chain(service::caption)
                 .onItem().invoke(r -> LOG.infof("captioned %s [id=%s]: %s", r.imageUrl(), r.id(), r.caption()))
                 .onFailure(CaptionException.class).transform(e -> new CaptionFailed((CaptionException) e))
                 .onFailure().invoke(e -> LOG.warn(e.getMessage()));
