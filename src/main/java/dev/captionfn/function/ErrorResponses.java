@@ -45,6 +45,9 @@ public class ErrorResponses {
 
     void install(@Observes Router router) {
         router.route().order(Integer.MIN_VALUE).failureHandler(this::handle);
+        // Funqy would read a GET's query string into the function's input by rules of its own; a
+        // request is read one way only (RequestJson, from a POST's JSON), so GET is refused here
+        router.getWithRegex("/(caption|captionEvent)/?").order(Integer.MIN_VALUE).handler(ctx -> ctx.fail(405));
     }
 
     /** A failure as the contract names it. */
@@ -113,6 +116,9 @@ public class ErrorResponses {
         if (failure.code() == ErrorCode.OVERLOADED) {
             response.putHeader("Retry-After", RETRY_AFTER_SECONDS);
         }
+        if (failure.status() == 405) {
+            response.putHeader("Allow", "POST");
+        }
         response.end(JSON.writeValueAsString(failure.body()));
     }
 
@@ -141,7 +147,7 @@ public class ErrorResponses {
         return switch (status) {
             case 400 -> "the request body is not JSON: send a JSON object with imageUrl, and optionally prompt, id and options";
             case 404 -> "no function here: POST JSON to /caption, or a CloudEvent of the request type to /";
-            case 405 -> "use POST";
+            case 405 -> "use POST with the request as a JSON body";
             case 406 -> "unsupported content type: send application/json or a CloudEvent";
             case 413 -> "the request body is too large: send the image's URL, not the image";
             default -> "HTTP " + status;

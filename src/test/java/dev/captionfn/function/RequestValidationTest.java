@@ -100,6 +100,17 @@ class RequestValidationTest {
     }
 
     @Test
+    void aGetWithTheRequestInItsQueryIsRefusedForPost() {
+        // Funqy would read the query string into the request by its own, coercing rules
+        given().queryParam("imageUrl", image()).queryParam("options.numBeams", "2")
+                .when().get("/caption")
+                .then().statusCode(405)
+                .header("Allow", "POST")
+                .body("code", equalTo("INVALID_REQUEST"))
+                .body("message", equalTo("use POST with the request as a JSON body"));
+    }
+
+    @Test
     void aNullBodyIsAnEmptyRequest() {
         given().contentType(ContentType.JSON).body("null")
                 .when().post("/caption")
