@@ -4,8 +4,10 @@ import dev.captionfn.caption.OutgoingEvent;
 import dev.captionfn.config.CaptionfnConfig;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.PreDestroy;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.interceptor.Interceptor;
 import java.util.Map;
 import java.util.Optional;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -38,7 +40,8 @@ public class ResultQueue {
         this.exported = exported;
     }
 
-    void checkOnStart(@Observes StartupEvent event) {
+    /** Before LambdaInit waits minutes for the model: a function that cannot publish fails its init at once. */
+    void checkOnStart(@Observes @Priority(Interceptor.Priority.APPLICATION) StartupEvent event) {
         if (!exported.filter(SqsFunction.NAME::equals).isPresent()) {
             return;
         }
