@@ -8,7 +8,7 @@ import java.util.UUID;
 /**
  * The context attributes of a CloudEvent the function sends (CloudEvents 1.0), for the ways in
  * that write events by hand: the HTTP error events and the Kafka results, which must answer in
- * the request's own mode. The binary mode puts each attribute in a header under the transport's
+ * the request's own mode, and the Lambda build's events on its result queue. The binary mode puts each attribute in a header under the transport's
  * prefix ({@code ce-} for HTTP, {@code ce_} for Kafka); the structured mode puts them, with the
  * data, in one JSON object.
  *

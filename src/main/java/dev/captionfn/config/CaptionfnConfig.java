@@ -5,6 +5,7 @@ import dev.captionfn.model.ExecutionProvider;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -39,6 +40,8 @@ public interface CaptionfnConfig {
     Events events();
 
     Kafka kafka();
+
+    Lambda lambda();
 
     interface Model {
         /** The model directory (env CAPTIONFN_MODEL_DIR); unset means the embedded default model. */
@@ -237,5 +240,25 @@ public interface CaptionfnConfig {
             @WithDefault("30s")
             Duration maxBackoff();
         }
+    }
+
+    /**
+     * The Lambda build's SQS-fed function ({@code caption-sqs}): an SQS event source drops what a
+     * function returns, so it publishes each caption, and each permanent failure, to this queue
+     * itself, as a CloudEvent (deploy/lambda/README.md).
+     */
+    interface Lambda {
+        /**
+         * The URL of the standard SQS queue the captions go to
+         * (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME). Required where {@code caption-sqs} is the
+         * exported function: without it the function does not start.
+         */
+        Optional<String> resultQueueUrl();
+
+        /**
+         * The SQS endpoint to call instead of the region's own (an ElasticMQ or LocalStack address in
+         * tests). The SDK sends every call to the endpoint, whatever host the queue URL names.
+         */
+        Optional<URI> sqsEndpoint();
     }
 }

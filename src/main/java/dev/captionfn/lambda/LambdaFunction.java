@@ -10,14 +10,14 @@ import io.smallrye.mutiny.Uni;
 import org.jboss.logging.Logger;
 
 /**
- * The Lambda way in, exported as {@code caption} ({@code quarkus.funqy.export}): a direct
- * invocation takes the request JSON and returns the result JSON; an SQS event is split by Funqy
- * into one call per message, and the messages whose call failed are reported as batch item
- * failures. Failures are thrown as {@link CaptionFailed}, whose message starts with the error code.
+ * The Lambda way in for direct invocations, exported as {@code caption} ({@code quarkus.funqy.export}):
+ * the request JSON in, the result JSON out, a failure thrown as {@link CaptionFailed}, whose
+ * message starts with the error code. An asynchronous invocation's answer goes to the function's
+ * on-success or on-failure destination (deploy/lambda/template.yaml). An SQS event source feeds
+ * {@link SqsFunction} instead, which publishes what it makes.
  *
- * <p>Each caption and each failure is also logged: an SQS event source keeps only the batch item
- * failures of the answer, so without the log a queued request's caption, or why it failed (Funqy
- * reports the failure without its reason), would be seen nowhere.
+ * <p>Each caption and each failure is also logged: an asynchronous invocation without destinations
+ * keeps neither, and Funqy reports a failure without its reason.
  */
 public class LambdaFunction {
     private static final Logger LOG = Logger.getLogger(LambdaFunction.class);

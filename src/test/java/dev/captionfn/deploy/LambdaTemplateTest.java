@@ -36,6 +36,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -47,8 +48,9 @@ import org.junit.jupiter.api.Test;
  * Funqy's Lambda handler on the Lambda profile's build output, every function's environment is
  * configuration the application really reads (and converts), the model lies on the mounted EFS
  * file system, native libraries are unpacked under /tmp, memory, timeout and ONNX Runtime's
- * threads fit what Lambda gives, and the SQS path reports, retries and dead-letters failed
- * messages instead of deleting them. Nothing is deployed: the SAM template and the Dockerfile are
+ * threads fit what Lambda gives, the SQS path publishes every outcome to a result queue it may send
+ * to and reports, retries and dead-letters the rest instead of deleting them, and a direct
+ * invocation's asynchronous outcome has a destination. Nothing is deployed: the SAM template and the Dockerfile are
  * read as data. A plain JUnit test (no application started): the configuration is read by SmallRye
  * Config with CaptionfnConfig's mapping, from the configuration files the lambda profile packs
  * (application.properties and META-INF/microprofile-config.properties of its resource directories)
@@ -59,6 +61,8 @@ class LambdaTemplateTest {
     private static final Path TEMPLATE = DIR.resolve("template.yaml");
     private static final Path DOCKERFILE = DIR.resolve("Dockerfile");
     private static final Path DOCKERIGNORE = DIR.resolve("Dockerfile.dockerignore");
+    /** The lambda build's sources, where its Funqy functions are (not compiled in this build). */
+    private static final Path LAMBDA_SOURCES = Path.of("src", "main", "java", "dev", "captionfn", "lambda");
 
     /** quarkus-funqy-amazon-lambda's handler: it runs the exported function, once per message of an SQS event. */
     private static final String FUNQY_HANDLER = "io.quarkus.funqy.lambda.FunqyStreamHandler::handleRequest";
@@ -95,6 +99,15 @@ class LambdaTemplateTest {
             "LAMBDA_RUNTIME_DIR");
     private static final String FUNQY_SQS_FAILURES = "quarkus.funqy.amazon-lambda.advanced-event-handling.sqs.report-batch-item-failures";
     private static final String FUNQY_EVENT_HANDLING = "quarkus.funqy.amazon-lambda.advanced-event-handling.enabled";
+    private static final String FUNQY_EXPORT = "quarkus.funqy.export";
+    /** Lambda's SQS event model: a Funqy function that takes it is handed each message whole, its id included. */
+    private static final String SQS_MESSAGE = "SQSMessage";
+    private static final String RESULT_QUEUE_URL = "CAPTIONFN_LAMBDA_RESULT_QUEUE_URL";
+    private static final int MAX_RETENTION_S = 1_209_600;
+    /** EventInvokeConfig's limits: retries of a failed asynchronous invocation, and how long an event may wait. */
+    private static final int MAX_ASYNC_RETRIES = 2;
+    private static final int MIN_EVENT_AGE_S = 60;
+    private static final int MAX_EVENT_AGE_S = 21_600;
 
     private static final Template SAM = Template.read(TEMPLATE);
     private static final ImageFile IMAGE = ImageFile.read(DOCKERFILE);
@@ -409,6 +422,91 @@ class LambdaTemplateTest {
         }
     }
 
+    // ---- where the outcomes go ----
+
+    @Test
+    void everyFunctionExportsAFunqyFunctionOfTheLambdaBuildThatTakesWhatItsTriggerSends() throws IOException {
+        Map<String, String> funqy = funqyFunctions();
+        assertTrue(funqy.containsValue(SQS_MESSAGE), LAMBDA_SOURCES + ": no Funqy function takes " + SQS_MESSAGE + ": " + funqy);
+        for (String name : SAM.functions().keySet()) {
+            // the environment (QUARKUS_FUNQY_EXPORT) over the lambda build's own configuration files
+            String export = configOf(environment(name)).getValue().getOptionalValue(FUNQY_EXPORT, String.class).orElse(null);
+            assertNotNull(export, name + ": " + FUNQY_EXPORT + " is not set, and the lambda build has " + funqy.size() + " functions");
+            assertTrue(funqy.containsKey(export), name + ": exports '" + export + "', which is none of the lambda build's Funqy functions " + funqy);
+            boolean fedBySqs = sqsEvents().stream().anyMatch(e -> e.getKey().equals(name));
+            // the SQS event source drops the answer: only the function that takes the whole message publishes it, with its id
+            assertEquals(fedBySqs, SQS_MESSAGE.equals(funqy.get(export)), name + (fedBySqs
+                    ? ": fed by SQS, it must export the function that takes " + SQS_MESSAGE + " and publishes each outcome, not '" + export + "'"
+                    : ": invoked directly, it must export the function that takes the request JSON, not '" + export + "'"));
+        }
+    }
+
+    @Test
+    void sqsFedFunctionsPublishToAResultQueueOfThisTemplateThatTheyMaySendTo() {
+        for (var event : sqsEvents()) {
+            String name = event.getKey();
+            JsonNode function = SAM.functions().get(name);
+            JsonNode url = function.path("Environment").path("Variables").path(RESULT_QUEUE_URL);
+            String resultQueue = url.has("Ref") ? SAM.referencedResource(url) : null;
+            assertNotNull(resultQueue, name + ": set " + RESULT_QUEUE_URL + " to Ref: <queue> of a queue defined here (its URL), or the "
+                    + "function does not start; it is " + url);
+            assertEquals(QUEUE, SAM.resources.path(resultQueue).path("Type").asText(), name + ": " + resultQueue + " is not an " + QUEUE);
+            assertTrue(captionfn(environment(name)).lambda().resultQueueUrl().isPresent(), name);
+            // the results must not be read as requests again, nor land among the dead letters
+            String requestQueue = SAM.referencedResource(event.getValue().path("Queue"));
+            String deadLetters = SAM.referencedResource(SAM.resources.path(requestQueue).path("Properties").path("RedrivePolicy")
+                    .path("deadLetterTargetArn"));
+            assertFalse(resultQueue.equals(requestQueue) || resultQueue.equals(deadLetters),
+                    name + ": publishes to " + resultQueue + ", which is its own request or dead-letter queue");
+            // SAM's policy template grants sqs:SendMessage on one queue, named by QueueName
+            boolean maySend = false;
+            for (JsonNode policy : function.path("Policies")) {
+                JsonNode queueName = policy.path("SQSSendMessagePolicy").path("QueueName").path("Fn::GetAtt");
+                maySend |= queueName.isArray() && resultQueue.equals(queueName.path(0).asText())
+                        && "QueueName".equals(queueName.path(1).asText());
+            }
+            assertTrue(maySend, name + ": its role may not send to " + resultQueue
+                    + ": add SQSSendMessagePolicy with QueueName: Fn::GetAtt [" + resultQueue + ", QueueName] to Policies");
+            int retention = SAM.resolveInt(SAM.resources.path(resultQueue).path("Properties").path("MessageRetentionPeriod"), -1);
+            assertTrue(retention >= 60 && retention <= MAX_RETENTION_S, resultQueue + ": set MessageRetentionPeriod (60.."
+                    + MAX_RETENTION_S + " s): how long the captions wait for their consumer");
+        }
+    }
+
+    @Test
+    void directlyInvokedFunctionsSendTheirAsynchronousOutcomesToQueuesOfTheirOwn() {
+        Set<String> requestAndResultQueues = new TreeSet<>();
+        for (var event : sqsEvents()) {
+            requestAndResultQueues.add(SAM.referencedResource(event.getValue().path("Queue")));
+            requestAndResultQueues.add(SAM.referencedResource(SAM.functions().get(event.getKey()).path("Environment").path("Variables")
+                    .path(RESULT_QUEUE_URL)));
+        }
+        for (var function : SAM.functions().entrySet()) {
+            String name = function.getKey();
+            if (sqsEvents().stream().anyMatch(e -> e.getKey().equals(name))) {
+                continue;
+            }
+            JsonNode config = function.getValue().path("EventInvokeConfig");
+            for (String outcome : List.of("OnSuccess", "OnFailure")) {
+                JsonNode destination = config.path("DestinationConfig").path(outcome);
+                // with Type, SAM adds the role's permission to send there
+                assertEquals("SQS", destination.path("Type").asText(), name + ": EventInvokeConfig.DestinationConfig." + outcome
+                        + " needs Type: SQS, or an asynchronous invocation's outcome is dropped");
+                String queue = SAM.referencedResource(destination.path("Destination"));
+                assertNotNull(queue, name + ": " + outcome + ".Destination must be Fn::GetAtt [<queue>, Arn] of a queue defined here");
+                assertEquals(QUEUE, SAM.resources.path(queue).path("Type").asText(), name + ": " + queue + " is not an " + QUEUE);
+                // Lambda's invocation records are neither requests nor CloudEvents
+                assertFalse(requestAndResultQueues.contains(queue), name + ": " + outcome + " sends Lambda's invocation records to "
+                        + queue + ", a request or result queue");
+            }
+            int retries = SAM.resolveInt(config.path("MaximumRetryAttempts"), MAX_ASYNC_RETRIES);
+            assertTrue(retries >= 0 && retries <= MAX_ASYNC_RETRIES, name + ": MaximumRetryAttempts " + retries + " outside 0.." + MAX_ASYNC_RETRIES);
+            int age = SAM.resolveInt(config.path("MaximumEventAgeInSeconds"), MAX_EVENT_AGE_S);
+            assertTrue(age >= MIN_EVENT_AGE_S && age <= MAX_EVENT_AGE_S, name + ": MaximumEventAgeInSeconds " + age + " outside "
+                    + MIN_EVENT_AGE_S + ".." + MAX_EVENT_AGE_S);
+        }
+    }
+
     @Test
     void outputsNameEveryFunctionAndTheRequestQueue() {
         // Ref gives a function's name and a queue's URL, what `aws lambda invoke` and `aws sqs send-message` take
@@ -425,7 +523,16 @@ class LambdaTemplateTest {
         for (var event : sqsEvents()) {
             String queue = SAM.referencedResource(event.getValue().path("Queue"));
             assertTrue(referenced.contains(queue), TEMPLATE + ": no output gives " + queue + "'s URL (Ref), where requests are sent");
+            String results = SAM.referencedResource(SAM.functions().get(event.getKey()).path("Environment").path("Variables")
+                    .path(RESULT_QUEUE_URL));
+            assertTrue(referenced.contains(results), TEMPLATE + ": no output gives " + results + "'s URL (Ref), where the captions arrive");
         }
+        SAM.functions().values().forEach(function -> function.path("EventInvokeConfig").path("DestinationConfig").forEach(d -> {
+            String queue = SAM.referencedResource(d.path("Destination"));
+            if (queue != null) {
+                assertTrue(referenced.contains(queue), TEMPLATE + ": no output gives " + queue + "'s URL (Ref), where asynchronous outcomes arrive");
+            }
+        }));
     }
 
     // ---- helpers ----
@@ -496,6 +603,32 @@ class LambdaTemplateTest {
             }
         }));
         return events;
+    }
+
+    /**
+     * The lambda build's Funqy functions, by name, with the simple name of the type each takes: read
+     * from the sources, which this build does not compile ({@code @Funq("name")}, or a constant of
+     * the same file).
+     */
+    private static Map<String, String> funqyFunctions() throws IOException {
+        Pattern funq = Pattern.compile("@Funq\\((?:\"([^\"]+)\"|(\\w+))\\)\\s*public\\s+[^(;]+\\(\\s*(?:final\\s+)?([\\w.]+)\\s+\\w+\\s*\\)");
+        Pattern constant = Pattern.compile("static final String (\\w+) = \"([^\"]+)\";");
+        Map<String, String> functions = new TreeMap<>();
+        try (var files = Files.list(LAMBDA_SOURCES)) {
+            for (Path file : files.filter(f -> f.toString().endsWith(".java")).toList()) {
+                String source = Files.readString(file);
+                Map<String, String> constants = new LinkedHashMap<>();
+                constant.matcher(source).results().forEach(m -> constants.put(m.group(1), m.group(2)));
+                Matcher m = funq.matcher(source);
+                while (m.find()) {
+                    String name = m.group(1) != null ? m.group(1) : constants.get(m.group(2));
+                    assertNotNull(name, file + ": @Funq(" + m.group(2) + ") names no constant of the file");
+                    String type = m.group(3);
+                    functions.put(name, type.substring(type.lastIndexOf('.') + 1));
+                }
+            }
+        }
+        return functions;
     }
 
     private static List<String> texts(JsonNode array) {
@@ -576,7 +709,12 @@ class LambdaTemplateTest {
                 return value.asText();
             }
             if (value.has("Ref") && value.size() == 1) {
-                return parameterDefault(value.path("Ref").asText());
+                String id = value.path("Ref").asText();
+                if (QUEUE.equals(resources.path(id).path("Type").asText())) {
+                    // Ref gives a queue's URL, made when the stack is
+                    return "https://sqs.eu-west-1.amazonaws.com/123456789012/" + id;
+                }
+                return parameterDefault(id);
             }
             if (value.has("Fn::Sub") && value.size() == 1) {
                 JsonNode sub = value.path("Fn::Sub");

@@ -3,20 +3,13 @@ package dev.captionfn.lambda;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.startsWith;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.captionfn.testing.ImageServer;
 import dev.captionfn.testing.TinyReference;
-import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.http.ContentType;
-import jakarta.inject.Inject;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -35,11 +28,7 @@ class LambdaFunctionTest {
         }
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final ImageServer server = ImageServer.get();
-
-    @Inject
-    MeterRegistry meters;
 
     @Test
     void aDirectInvocationCaptionsAServedImageWithTheEmbeddedModel() {
@@ -65,42 +54,5 @@ class LambdaFunctionTest {
                 .when().post()
                 .then().statusCode(500)
                 .body("errorMessage", startsWith("TOO_MANY_PIXELS: "));
-    }
-
-    @Test
-    void anSqsBatchReportsExactlyItsBadMessagesAsFailuresAndCaptionsTheRest() throws Exception {
-        double captionedBefore = captioned();
-        List<Map<String, Object>> records = new ArrayList<>();
-        records.add(sqs("m-1", Map.of("imageUrl", server.image("tiny-reference/scene-01.png"))));
-        records.add(sqs("m-2", Map.of("imageUrl", "file:///etc/passwd")));
-        records.add(sqs("m-3", Map.of("imageUrl", server.image("tiny-reference/scene-02.png"))));
-        records.add(sqs("m-4", Map.of("imageUrl", server.image("images/edge/broken.png"))));
-        records.add(sqs("m-5", Map.of("imageUrl", server.image("tiny-reference/scene-03.png"))));
-        List<String> failed = given().contentType(ContentType.JSON).body(Map.of("Records", records))
-                .when().post()
-                .then().statusCode(200)
-                .extract().jsonPath().getList("batchItemFailures.itemIdentifier", String.class);
-        assertEquals(List.of("m-2", "m-4"), failed.stream().sorted().toList(), "exactly the two bad messages");
-        assertEquals(3, captioned() - captionedBefore, "the other three were captioned");
-    }
-
-    private double captioned() {
-        var counter = meters.find("captionfn.captions").tags("outcome", "captioned").counter();
-        return counter == null ? 0 : counter.count();
-    }
-
-    /** One SQS record as Lambda's SQS event source delivers it: the request JSON is the body, as a string. */
-    private static Map<String, Object> sqs(String messageId, Map<String, Object> request) throws Exception {
-        Map<String, Object> record = new LinkedHashMap<>();
-        record.put("messageId", messageId);
-        record.put("receiptHandle", "handle-" + messageId);
-        record.put("body", JSON.writeValueAsString(request));
-        record.put("attributes", Map.of("ApproximateReceiveCount", "1", "SentTimestamp", "1764144000000"));
-        record.put("messageAttributes", Map.of());
-        record.put("md5OfBody", "");
-        record.put("eventSource", "aws:sqs");
-        record.put("eventSourceARN", "arn:aws:sqs:eu-west-1:123456789012:caption-requests");
-        record.put("awsRegion", "eu-west-1");
-        return record;
     }
 }
