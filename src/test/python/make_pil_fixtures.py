@@ -18,7 +18,7 @@ What it writes, under src/test/resources:
   fixtures/pil/resize.json           case -> input file and target size
   images/formats/*                   small TIFF and WebP files made from images/photos/chelsea.png (downscaled
                                      here), one per mode the decoder must convert: TIFF RGB (raw, LZW, JPEG),
-                                     gray, WhiteIsZero gray, 16-bit gray (both byte orders), 16-bit RGB,
+                                     gray (2-, 4-, 8- and 16-bit, both byte orders, WhiteIsZero), 16-bit RGB,
                                      palette, bilevel, CMYK (8- and 16-bit), RGBA (unassociated and
                                      premultiplied alpha), LA, YCbCr (raw and JPEG), multi-page; WebP lossy, lossy with
                                      alpha, lossless, animated (and one whose first frame sits at an offset)
@@ -293,12 +293,31 @@ def tiff_bytes(size, photometric, bits, samples, big_endian=False, extra_samples
     return header + ifd + bytes(extra) + samples
 
 
-def samples16(im, big_endian, spread):
-    """16-bit samples from an 8-bit image: each level times 257, plus `spread` low-order noise, so that a
-    reader that keeps the high byte, one that clips and one that scales all give different pixels."""
+def samples16(im, big_endian, scale, spread):
+    """16-bit samples from an 8-bit image: each level times `scale`, plus up to `spread` low-order noise.
+    Gray uses scale 2 (0..511: Pillow clips "I;16" at 255, so half the levels survive and a reader that
+    keeps the high byte or scales shows it); colour uses 257 (the full range, whose high byte Pillow keeps)."""
     rng = random.Random(16)
-    values = [min(65535, v * 257 + rng.randrange(spread)) for v in im.tobytes()]
+    values = [min(65535, v * scale + rng.randrange(spread)) for v in im.tobytes()]
     return struct.pack((">" if big_endian else "<") + "H" * len(values), *values)
+
+
+def packed(gray, bits):
+    """The top `bits` of each gray level, packed most significant first, each row padded to a byte."""
+    w, h = gray.size
+    levels = gray.tobytes()
+    rows = bytearray()
+    for y in range(h):
+        acc, n = 0, 0
+        for x in range(w):
+            acc = (acc << bits) | (levels[y * w + x] >> (8 - bits))
+            n += bits
+            if n == 8:
+                rows.append(acc)
+                acc, n = 0, 0
+        if n:
+            rows.append(acc << (8 - n))
+    return bytes(rows)
 
 
 def webp_chunks(data):
@@ -348,17 +367,21 @@ def format_files():
     rgb.save(folder / "rgb_lzw.tif", compression="tiff_lzw")
     rgb.save(folder / "rgb_jpeg.tif", compression="jpeg", quality=90)
     gray.save(folder / "gray.tif", compression="packbits")
-    Image.frombytes("I;16", small.size, samples16(small.convert("L"), False, 257)).save(folder / "gray16.tif")
+    Image.frombytes("I;16", small.size, samples16(small.convert("L"), False, 2, 2)).save(folder / "gray16.tif")
     (folder / "gray16_big_endian.tif").write_bytes(
-        tiff_bytes(small.size, 1, (16,), samples16(small.convert("L"), True, 257), big_endian=True))
-    (folder / "rgb16.tif").write_bytes(tiff_bytes(small.size, 2, (16, 16, 16), samples16(small, False, 257)))
+        tiff_bytes(small.size, 1, (16,), samples16(small.convert("L"), True, 2, 2), big_endian=True))
+    (folder / "rgb16.tif").write_bytes(tiff_bytes(small.size, 2, (16, 16, 16), samples16(small, False, 257, 257)))
     (folder / "gray_white_is_zero.tif").write_bytes(tiff_bytes(rgb.size, 0, (8,), gray.tobytes()))
+    (folder / "gray16_white_is_zero.tif").write_bytes(  # "I;16" all the same: Pillow does not invert it
+        tiff_bytes(small.size, 0, (16,), samples16(small.convert("L"), False, 2, 2)))
+    (folder / "gray4.tif").write_bytes(tiff_bytes(small.size, 1, (4,), packed(small.convert("L"), 4)))
+    (folder / "gray2_white_is_zero.tif").write_bytes(tiff_bytes(small.size, 0, (2,), packed(small.convert("L"), 2)))
     rgb.quantize(colors=37).save(folder / "palette.tif")
     gray.convert("1").save(folder / "bilevel.tif", compression="group4")
     rgb.convert("CMYK").save(folder / "cmyk.tif", compression="tiff_adobe_deflate")
     rgba.save(folder / "rgba.tif", compression="tiff_adobe_deflate")
     Image.merge("LA", (gray, alpha)).save(folder / "la.tif")
-    (folder / "cmyk16.tif").write_bytes(tiff_bytes(small.size, 5, (16,) * 4, samples16(small.convert("CMYK"), False, 257)))
+    (folder / "cmyk16.tif").write_bytes(tiff_bytes(small.size, 5, (16,) * 4, samples16(small.convert("CMYK"), False, 257, 257)))
     premultiplied = bytearray()
     for r, g, b, a in zip(*[iter(rgba.tobytes())] * 4):
         premultiplied += bytes((r * a // 255, g * a // 255, b * a // 255, a))
