@@ -181,6 +181,32 @@ class ImageDecoderTest {
     }
 
     @Test
+    void webpAnimationWhoseFirstFrameReachesPastItsCanvasIsCorruptAsPillowSays() {
+        byte[] bytes = PilFixtures.bytes("images/formats/animated_offset_frame.webp");
+        bytes[24] = 39; // canvas 40 wide, frame 49 wide at x = 8 (Pillow: "could not create decoder object")
+
+        ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> decoder.decode(bytes, MAX_PIXELS));
+
+        assertEquals(ImageError.CORRUPT_IMAGE, e.error());
+        assertTrue(e.getMessage().contains("reaches past the 40x48 canvas"), e.getMessage());
+    }
+
+    @Test
+    void webpAnimationWithoutFramesIsCorruptAsPillowSays() {
+        byte[] animated = PilFixtures.bytes("images/formats/animated_offset_frame.webp");
+        byte[] bytes = Arrays.copyOf(animated, new String(animated, java.nio.charset.StandardCharsets.ISO_8859_1).indexOf("ANMF"));
+        int riffSize = bytes.length - 8;
+        for (int i = 0; i < 4; i++) {
+            bytes[4 + i] = (byte) (riffSize >>> (8 * i));
+        }
+
+        ImageDecodeException e = assertThrows(ImageDecodeException.class, () -> decoder.decode(bytes, MAX_PIXELS));
+
+        assertEquals(ImageError.CORRUPT_IMAGE, e.error());
+        assertTrue(e.getMessage().contains("no frame"), e.getMessage());
+    }
+
+    @Test
     void nonPositivePixelLimitIsAProgrammingError() {
         assertThrows(IllegalArgumentException.class,
                 () -> decoder.decode(PilFixtures.bytes("images/edge/hopper.png"), 0));
