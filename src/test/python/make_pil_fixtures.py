@@ -16,6 +16,17 @@ What it writes, under src/test/resources:
   fixtures/pil/resize/<case>.in.png  a synthetic RGB input
   fixtures/pil/resize/<case>.png     PIL's BICUBIC resize of it
   fixtures/pil/resize.json           case -> input file and target size
+  images/formats/*                   small TIFF and WebP files made from images/photos/chelsea.png (downscaled
+                                     here), one per mode the decoder must convert: TIFF RGB (raw, LZW, JPEG),
+                                     gray (2-, 4-, 8- and 16-bit, both byte orders, WhiteIsZero), 16-bit RGB,
+                                     palette, bilevel, CMYK (8- and 16-bit), RGBA (unassociated and
+                                     premultiplied alpha), LA, YCbCr (raw and JPEG), multi-page; WebP lossy, lossy with
+                                     alpha, lossless, animated (and one whose first frame sits at an offset)
+  fixtures/pil/formats/<file>.png    open().convert("RGB") of each formats file
+  fixtures/pil/formats.json          the same manifest as edge.json for the formats files
+  fixtures/pil/resized/<dir>/<file>.png  open().convert("RGB").resize((224, 224), BICUBIC) of every WebP in
+                                     images/formats, images/edge and images/synthetic, and of one TIFF per mode
+  fixtures/pil/resized.json          images/<dir>/<file> -> its resized fixture
 """
 import io
 import json
@@ -64,6 +75,8 @@ def decode_manifest(folder, out_folder, manifest_path):
         try:
             with Image.open(src) as im:
                 entry.update(mode=im.mode, width=im.size[0], height=im.size[1])
+                if im.format == "TIFF":
+                    entry["compression"] = im.info.get("compression")
                 rgb = im.convert("RGB")
         except Exception as e:  # every failure is recorded: the Java side must fail on the same files
             message = str(e).replace(str(src), src.name)
@@ -249,12 +262,176 @@ def bmp_rgb555(rng, w, h):
     return header + info + pixels
 
 
+def tiff_ifd_entry(order, tag, kind, values, data_at, extra):
+    """One IFD entry; values that do not fit in its 4 bytes go to `extra`, at data_at + len(extra)."""
+    fmt = {3: "H", 4: "I"}[kind]
+    payload = struct.pack(order + fmt * len(values), *values)
+    if len(payload) <= 4:
+        return struct.pack(order + "HHI", tag, kind, len(values)) + payload.ljust(4, b"\0")
+    offset = data_at + len(extra)
+    extra += payload
+    return struct.pack(order + "HHII", tag, kind, len(values), offset)
+
+
+def tiff_bytes(size, photometric, bits, samples, big_endian=False, extra_samples=None):
+    """An uncompressed single-strip TIFF, for the layouts PIL cannot write (16-bit RGB, big-endian 16-bit
+    gray, WhiteIsZero gray). `samples` holds the pixel data as it is to be stored."""
+    order = ">" if big_endian else "<"
+    w, h = size
+    tags = [(256, 3, [w]), (257, 3, [h]), (258, 3, list(bits)), (259, 3, [1]), (262, 3, [photometric]),
+            (273, 4, [0]), (277, 3, [len(bits)]), (278, 3, [h]), (279, 4, [len(samples)]), (284, 3, [1])]
+    if extra_samples is not None:
+        tags.append((338, 3, [extra_samples]))
+    header = (b"MM\0*" if big_endian else b"II*\0") + struct.pack(order + "I", 8)
+    ifd_size = 2 + 12 * len(tags) + 4
+    data_at = 8 + ifd_size
+    extra = bytearray()
+    entries = [tiff_ifd_entry(order, tag, kind, values, data_at, extra) for tag, kind, values in tags]
+    strip_at = data_at + len(extra)
+    entries[5] = struct.pack(order + "HHII", 273, 4, 1, strip_at)
+    ifd = struct.pack(order + "H", len(tags)) + b"".join(entries) + struct.pack(order + "I", 0)
+    return header + ifd + bytes(extra) + samples
+
+
+def samples16(im, big_endian, scale, spread):
+    """16-bit samples from an 8-bit image: each level times `scale`, plus up to `spread` low-order noise.
+    Gray uses scale 2 (0..511: Pillow clips "I;16" at 255, so half the levels survive and a reader that
+    keeps the high byte or scales shows it); colour uses 257 (the full range, whose high byte Pillow keeps)."""
+    rng = random.Random(16)
+    values = [min(65535, v * scale + rng.randrange(spread)) for v in im.tobytes()]
+    return struct.pack((">" if big_endian else "<") + "H" * len(values), *values)
+
+
+def packed(gray, bits):
+    """The top `bits` of each gray level, packed most significant first, each row padded to a byte."""
+    w, h = gray.size
+    levels = gray.tobytes()
+    rows = bytearray()
+    for y in range(h):
+        acc, n = 0, 0
+        for x in range(w):
+            acc = (acc << bits) | (levels[y * w + x] >> (8 - bits))
+            n += bits
+            if n == 8:
+                rows.append(acc)
+                acc, n = 0, 0
+        if n:
+            rows.append(acc << (8 - n))
+    return bytes(rows)
+
+
+def webp_chunks(data):
+    """(fourcc, payload) of each chunk of a RIFF WebP file."""
+    chunks, pos = [], 12
+    while pos + 8 <= len(data):
+        size = struct.unpack("<I", data[pos + 4 : pos + 8])[0]
+        chunks.append((data[pos : pos + 4], data[pos + 8 : pos + 8 + size]))
+        pos += 8 + size + (size & 1)
+    return chunks
+
+
+def riff_chunk(fourcc, payload):
+    return fourcc + struct.pack("<I", len(payload)) + payload + (b"\0" if len(payload) & 1 else b"")
+
+
+def animated_webp_with_offset_frame(still, canvas, offset):
+    """An animated WebP whose first frame (the image data of `still`) sits at `offset` inside a larger
+    canvas: PIL's writer never makes one (its first frame always covers the canvas)."""
+    frame = b"".join(riff_chunk(k, v) for k, v in webp_chunks(still) if k in (b"ALPH", b"VP8 ", b"VP8L"))
+    w, h = Image.open(io.BytesIO(still)).size
+    u24 = lambda v: struct.pack("<I", v)[:3]
+    anmf = u24(offset[0] // 2) + u24(offset[1] // 2) + u24(w - 1) + u24(h - 1) + u24(100) + b"\x02"
+    vp8x = bytes((0x10 | 0x02, 0, 0, 0)) + u24(canvas[0] - 1) + u24(canvas[1] - 1)  # alpha + animation
+    body = b"WEBP" + riff_chunk(b"VP8X", vp8x) + riff_chunk(b"ANIM", bytes(4) + struct.pack("<H", 0)) \
+        + riff_chunk(b"ANMF", anmf + frame)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def format_files():
+    """TIFF and WebP files in the modes PIL reads, made from a downscaled photo (odd sizes, so that
+    chroma subsampling and strips end mid-block)."""
+    folder = IMAGES / "formats"
+    folder.mkdir(parents=True, exist_ok=True)
+    with Image.open(IMAGES / "photos" / "chelsea.png") as photo:
+        rgb = photo.convert("RGB").resize((97, 65), Image.LANCZOS)
+    small = rgb.resize((49, 33), Image.LANCZOS)
+    w, h = rgb.size
+    # a soft disc of opacity with a fully transparent corner: lossy alpha where it varies
+    alpha = Image.new("L", (w, h))
+    alpha.putdata([max(0, min(255, int(400 - 6 * ((x - 48) ** 2 + (y - 32) ** 2) ** 0.5))) for y in range(h) for x in range(w)])
+    rgba = rgb.copy()
+    rgba.putalpha(alpha)
+    gray = rgb.convert("L")
+
+    rgb.save(folder / "rgb.tif")
+    rgb.save(folder / "rgb_lzw.tif", compression="tiff_lzw")
+    rgb.save(folder / "rgb_jpeg.tif", compression="jpeg", quality=90)
+    gray.save(folder / "gray.tif", compression="packbits")
+    Image.frombytes("I;16", small.size, samples16(small.convert("L"), False, 2, 2)).save(folder / "gray16.tif")
+    (folder / "gray16_big_endian.tif").write_bytes(
+        tiff_bytes(small.size, 1, (16,), samples16(small.convert("L"), True, 2, 2), big_endian=True))
+    (folder / "rgb16.tif").write_bytes(tiff_bytes(small.size, 2, (16, 16, 16), samples16(small, False, 257, 257)))
+    (folder / "gray_white_is_zero.tif").write_bytes(tiff_bytes(rgb.size, 0, (8,), gray.tobytes()))
+    (folder / "gray16_white_is_zero.tif").write_bytes(  # "I;16" all the same: Pillow does not invert it
+        tiff_bytes(small.size, 0, (16,), samples16(small.convert("L"), False, 2, 2)))
+    (folder / "gray4.tif").write_bytes(tiff_bytes(small.size, 1, (4,), packed(small.convert("L"), 4)))
+    (folder / "gray2_white_is_zero.tif").write_bytes(tiff_bytes(small.size, 0, (2,), packed(small.convert("L"), 2)))
+    rgb.quantize(colors=37).save(folder / "palette.tif")
+    gray.convert("1").save(folder / "bilevel.tif", compression="group4")
+    rgb.convert("CMYK").save(folder / "cmyk.tif", compression="tiff_adobe_deflate")
+    rgba.save(folder / "rgba.tif", compression="tiff_adobe_deflate")
+    Image.merge("LA", (gray, alpha)).save(folder / "la.tif")
+    (folder / "cmyk16.tif").write_bytes(tiff_bytes(small.size, 5, (16,) * 4, samples16(small.convert("CMYK"), False, 257, 257)))
+    premultiplied = bytearray()
+    for r, g, b, a in zip(*[iter(rgba.tobytes())] * 4):
+        premultiplied += bytes((r * a // 255, g * a // 255, b * a // 255, a))
+    (folder / "rgba_associated_alpha.tif").write_bytes(tiff_bytes(rgb.size, 2, (8,) * 4, premultiplied, extra_samples=1))
+    rgb.convert("YCbCr").save(folder / "ycbcr.tif")
+    rgb.convert("YCbCr").save(folder / "ycbcr_jpeg.tif", compression="jpeg", quality=90)
+    rgb.save(folder / "multipage.tif", save_all=True, append_images=[rgb.transpose(Image.FLIP_LEFT_RIGHT)])
+
+    rgb.save(folder / "lossy.webp", quality=80)
+    rgba.save(folder / "lossy_alpha.webp", quality=75)
+    rgba.save(folder / "lossless_alpha.webp", lossless=True)
+    rgb.save(folder / "animated.webp", save_all=True, append_images=[rgb.transpose(Image.FLIP_LEFT_RIGHT)],
+             duration=100, quality=80)
+    framed = small.copy()
+    framed.putalpha(alpha.resize(small.size))
+    still = io.BytesIO()
+    framed.save(still, format="WEBP", quality=80)
+    (folder / "animated_offset_frame.webp").write_bytes(animated_webp_with_offset_frame(still.getvalue(), (64, 48), (8, 6)))
+
+
+# one TIFF per mode the issue names (the others differ from these only before convert("RGB"))
+RESIZED_TIFFS = ("rgb.tif", "rgb_jpeg.tif", "gray.tif", "gray16.tif", "rgb16.tif", "palette.tif", "cmyk.tif")
+
+
+def resized():
+    """PIL's 224x224 BICUBIC resize of every WebP the tests hold and of one TIFF per mode."""
+    manifest = {}
+    for folder in ("formats", "edge", "synthetic"):
+        for src in image_files(IMAGES / folder):
+            if src.suffix.lower() != ".webp" and src.name not in RESIZED_TIFFS:
+                continue
+            try:
+                with Image.open(src) as im:
+                    out = im.convert("RGB").resize(SIZE, Image.BICUBIC)
+            except Exception:  # the decode manifests record the failure; nothing to resize
+                continue
+            save_png(out, PIL_OUT / "resized" / folder / (src.name + ".png"))
+            manifest[f"{folder}/{src.name}"] = {"fixture": f"{folder}/{src.name}.png", "width": SIZE[0], "height": SIZE[1]}
+    (PIL_OUT / "resized.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
 def main():
     photos()
     decode_manifest(IMAGES / "edge", PIL_OUT / "edge", PIL_OUT / "edge.json")
     synthetic_files()
     decode_manifest(IMAGES / "synthetic", PIL_OUT / "synthetic", PIL_OUT / "synthetic.json")
     resize_cases()
+    format_files()
+    decode_manifest(IMAGES / "formats", PIL_OUT / "formats", PIL_OUT / "formats.json")
+    resized()
 
 
 if __name__ == "__main__":

@@ -8,8 +8,8 @@ import static dev.captionfn.image.ImageFormat.startsWith;
 import static dev.captionfn.image.ImageFormat.startsWithAscii;
 
 /**
- * Recognises common image kinds the decoder does not read, so that a user who sends a TIFF or a
- * HEIC photo is told so, rather than that the bytes are not an image at all.
+ * Recognises common image kinds the decoder does not read, so that a user who sends a HEIC or an
+ * AVIF photo is told so, rather than that the bytes are not an image at all.
  */
 final class ForeignFormats {
 
@@ -18,10 +18,6 @@ final class ForeignFormats {
 
     /** The name of the unsupported image kind {@code bytes} starts with, if any. */
     static Optional<String> recognise(byte[] bytes) {
-        if (startsWithAscii(bytes, 0, "II*\0") || startsWithAscii(bytes, 0, "MM\0*")
-                || startsWithAscii(bytes, 0, "II+\0") || startsWithAscii(bytes, 0, "MM\0+")) {
-            return Optional.of("TIFF");
-        }
         if (bytes.length >= 6 && bytes[0] == 0 && bytes[1] == 0 && bytes[3] == 0
                 && (bytes[2] == 1 || bytes[2] == 2) && (bytes[4] != 0 || bytes[5] != 0)) {
             return Optional.of(bytes[2] == 1 ? "ICO (Windows icon)" : "CUR (Windows cursor)");

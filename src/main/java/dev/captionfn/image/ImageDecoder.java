@@ -1,5 +1,7 @@
 package dev.captionfn.image;
 
+import com.luciad.imageio.webp.WebPImageReaderSpi;
+import com.luciad.imageio.webp.WebPReadParam;
 import com.twelvemonkeys.imageio.stream.ByteArrayImageInputStream;
 
 import java.awt.image.BufferedImage;
@@ -21,13 +23,14 @@ import org.w3c.dom.NamedNodeMap;
 import org.w3c.dom.Node;
 
 /**
- * Decodes JPEG, PNG, GIF, BMP and WebP bytes into the RGB pixels Pillow 9.4 gives for
+ * Decodes JPEG, PNG, GIF, BMP, WebP and TIFF bytes into the RGB pixels Pillow 9.4 gives for
  * {@code Image.open(f).convert("RGB")}, which is what the reference captioning pipelines feed the
  * model.
  *
- * <p>ImageIO (with the TwelveMonkeys JPEG and WebP plugins) does the decoding; this class only
- * steers it towards Pillow's semantics: raw samples instead of colour-managed ones, alpha dropped
- * rather than composited, palettes expanded, 16-bit samples reduced as Pillow does, first frame only,
+ * <p>ImageIO (with the TwelveMonkeys JPEG and TIFF plugins) does the decoding, and WebP goes through
+ * libwebp itself (the webp-imageio binding), the library Pillow uses; this class only steers them
+ * towards Pillow's semantics: raw samples instead of colour-managed ones, alpha dropped rather than
+ * composited, palettes expanded, 16-bit samples reduced as Pillow does, first frame or page only,
  * EXIF orientation not applied. Files Pillow refuses (truncated JPEGs, PNGs with bad checksums or
  * text-chunk bombs) are refused here too, as {@link ImageError#CORRUPT_IMAGE}.
  *
@@ -37,6 +40,12 @@ import org.w3c.dom.Node;
  * <p>Thread-safe: each call uses its own ImageIO reader and holds no state between calls.
  */
 public final class ImageDecoder {
+
+    /**
+     * libwebp's reader by name: ImageIO's registry order between two WebP plugins is not something to
+     * rely on, and only this one decodes as Pillow does.
+     */
+    private static final WebPImageReaderSpi WEBP_READERS = new WebPImageReaderSpi();
 
     /** The largest image whose RGB bytes fit in one Java array. */
     static final long MAX_ARRAY_PIXELS = (Integer.MAX_VALUE - 8) / 3;
@@ -61,11 +70,18 @@ public final class ImageDecoder {
                 case JPEG -> decodeJpeg(bytes, maxPixels);
                 case PNG -> decodePng(bytes, maxPixels);
                 case GIF -> decodeGif(bytes, maxPixels);
-                case BMP -> decodeOther(format, bytes, maxPixels);
-                case WEBP -> decodeOther(format, WebpContainer.withoutIccProfile(bytes), maxPixels);
+                case BMP -> decodeBmp(bytes, maxPixels);
+                case WEBP -> decodeWebp(bytes, maxPixels);
+                case TIFF -> TiffDecoder.decode(bytes, maxPixels);
             };
         } catch (ImageDecodeException e) {
             throw e;
+        } catch (UnsatisfiedLinkError e) {
+            // webp-imageio could not load its libwebp build (a platform it ships none for, or no
+            // writable java.io.tmpdir to unpack it to): the format cannot be read here at all
+            throw new ImageDecodeException(ImageError.UNSUPPORTED_FORMAT, format.displayName()
+                    + " images cannot be decoded on this machine: the native libwebp library did not load ("
+                    + e.getMessage() + ").", e);
         } catch (IOException | RuntimeException e) {
             throw corrupt(format, e);
         } catch (OutOfMemoryError e) {
@@ -192,8 +208,53 @@ public final class ImageDecoder {
         }
     }
 
-    /** BMP and WebP: the stored samples, read through whatever colour model the reader chose. */
-    private RgbImage decodeOther(ImageFormat format, byte[] bytes, long maxPixels) throws IOException {
+    /**
+     * WebP through libwebp's WebPDecode with its default options (fancy upsampling on, no dithering),
+     * which is what Pillow's WebPAnimDecoder uses: the same library, so the same pixels. The colour
+     * channels come out as stored, whatever the alpha; an ICC profile is carried, never applied, by
+     * both. An animation shows its first frame on a black canvas (transparent black, alpha dropped).
+     */
+    private RgbImage decodeWebp(byte[] bytes, long maxPixels) throws IOException {
+        WebpContainer.FirstFrame frame = WebpContainer.firstFrame(bytes);
+        if (frame.animated()) {
+            checkPixels(ImageFormat.WEBP, frame.canvasWidth(), frame.canvasHeight(), maxPixels);
+        }
+        ImageReader reader = WEBP_READERS.createReaderInstance(null);
+        try (ImageInputStream in = new ByteArrayImageInputStream(frame.still())) {
+            reader.setInput(in, true, true);
+            if (!frame.animated()) {
+                checkPixels(ImageFormat.WEBP, reader.getWidth(0), reader.getHeight(0), maxPixels);
+            }
+            WebPReadParam libwebpDefaults = new WebPReadParam();
+            libwebpDefaults.setNoFancyUpsampling(false);
+            libwebpDefaults.setUseThreads(false);
+            libwebpDefaults.setDitheringStrength(0);
+            libwebpDefaults.setAlphaDitheringStrength(0);
+            BufferedImage image;
+            try {
+                image = reader.read(0, libwebpDefaults);
+            } catch (OutOfMemoryError e) {
+                if (e.getMessage() != null) {
+                    throw e; // the JVM's own: the heap is exhausted, not the file at fault
+                }
+                // the binding's translation of VP8_STATUS_OUT_OF_MEMORY, which libwebp also answers
+                // for damaged data declaring huge internal tables; the pixels were checked above
+                throw new ImageDecodeException(ImageError.CORRUPT_IMAGE,
+                        "The WebP image is corrupt: libwebp could not allocate what its data declares.", e);
+            }
+            RgbImage rgb = PilColor.map(image.getRaster(), new int[] {0, 1, 2}, luts(PilColor.IDENTITY_8));
+            if (!frame.animated()) {
+                return rgb;
+            }
+            return onCanvas(rgb, frame.x(), frame.y(), frame.canvasWidth(), frame.canvasHeight(), (byte) 0, (byte) 0, (byte) 0);
+        } finally {
+            reader.dispose();
+        }
+    }
+
+    /** BMP: the stored samples, read through whatever colour model the reader chose. */
+    private RgbImage decodeBmp(byte[] bytes, long maxPixels) throws IOException {
+        ImageFormat format = ImageFormat.BMP;
         ImageReader reader = reader(format);
         try (ImageInputStream in = new ByteArrayImageInputStream(bytes)) {
             reader.setInput(in, true, true);
@@ -248,7 +309,7 @@ public final class ImageDecoder {
         return new byte[][] {lut, lut, lut};
     }
 
-    private static void checkPixels(ImageFormat format, long width, long height, long maxPixels) {
+    static void checkPixels(ImageFormat format, long width, long height, long maxPixels) {
         if (width <= 0 || height <= 0) {
             throw new ImageDecodeException(ImageError.CORRUPT_IMAGE,
                     "The " + format.displayName() + " image is corrupt: it declares a size of " + width + "x" + height + ".");
@@ -275,12 +336,12 @@ public final class ImageDecoder {
     private static ImageDecodeException unknown(byte[] bytes) {
         return ForeignFormats.recognise(bytes)
                 .map(kind -> new ImageDecodeException(ImageError.UNSUPPORTED_FORMAT,
-                        kind + " images are not supported (supported: JPEG, PNG, GIF, BMP, WebP)."))
+                        kind + " images are not supported (supported: JPEG, PNG, GIF, BMP, WebP, TIFF)."))
                 .orElseGet(() -> new ImageDecodeException(ImageError.NOT_AN_IMAGE, bytes.length == 0
                         ? "The data is empty, not an image."
                         : ForeignFormats.looksLikeText(bytes)
                         ? "The data is text (an HTML page or an error message?), not an image."
-                        : "The data is not an image: it starts with none of the JPEG, PNG, GIF, BMP or WebP signatures."));
+                        : "The data is not an image: it starts with none of the JPEG, PNG, GIF, BMP, WebP or TIFF signatures."));
     }
 
     private static ImageDecodeException corrupt(ImageFormat format, Throwable cause) {

@@ -13,7 +13,8 @@ public enum ImageFormat {
     PNG("PNG"),
     GIF("GIF"),
     BMP("BMP"),
-    WEBP("WebP");
+    WEBP("WebP"),
+    TIFF("TIFF");
 
     private static final byte[] PNG_SIGNATURE = {(byte) 0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
 
@@ -47,6 +48,11 @@ public enum ImageFormat {
         }
         if (isBmp(bytes)) {
             return Optional.of(BMP);
+        }
+        // classic TIFF and BigTIFF, in either byte order: the headers Pillow's TiffImagePlugin accepts
+        if (startsWithAscii(bytes, 0, "II*\0") || startsWithAscii(bytes, 0, "MM\0*")
+                || startsWithAscii(bytes, 0, "II+\0") || startsWithAscii(bytes, 0, "MM\0+")) {
+            return Optional.of(TIFF);
         }
         return Optional.empty();
     }

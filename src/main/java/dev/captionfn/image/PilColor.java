@@ -220,6 +220,54 @@ final class PilColor {
     }
 
     /**
+     * CMYK samples as a TIFF stores them (0 = no ink), each reduced to 8 bits through {@code lut}, to
+     * RGB with Pillow's Convert.c cmyk2rgb: {@code nk = 255 - k; out = nk - nk * c / 255}.
+     */
+    static RgbImage fromStoredCmyk(Raster raster, byte[] lut) {
+        int width = raster.getWidth();
+        int height = raster.getHeight();
+        int stride = raster.getNumBands();
+        byte[] rgb = new byte[Math.multiplyExact(Math.multiplyExact(width, height), 3)];
+        int[] row = new int[width * stride];
+        int out = 0;
+        for (int y = 0; y < height; y++) {
+            raster.getPixels(raster.getMinX(), raster.getMinY() + y, width, 1, row);
+            for (int x = 0, in = 0; x < width; x++, in += stride) {
+                int nk = 255 - (lut[row[in + 3]] & 0xFF);
+                rgb[out++] = clamp(nk - mulDiv255(lut[row[in]] & 0xFF, nk));
+                rgb[out++] = clamp(nk - mulDiv255(lut[row[in + 1]] & 0xFF, nk));
+                rgb[out++] = clamp(nk - mulDiv255(lut[row[in + 2]] & 0xFF, nk));
+            }
+        }
+        return new RgbImage(width, height, rgb);
+    }
+
+    /**
+     * RGB with premultiplied ("associated") alpha in band 3, each sample reduced to 8 bits through
+     * {@code lut}, to straight RGB as Pillow's unpackers "RGBa" and "RGBa;16" do it: a pixel with no
+     * alpha becomes black, one with full alpha stays, the others are {@code min(255, v * 255 / a)}.
+     */
+    static RgbImage fromPremultiplied(Raster raster, byte[] lut) {
+        int width = raster.getWidth();
+        int height = raster.getHeight();
+        int stride = raster.getNumBands();
+        byte[] rgb = new byte[Math.multiplyExact(Math.multiplyExact(width, height), 3)];
+        int[] row = new int[width * stride];
+        int out = 0;
+        for (int y = 0; y < height; y++) {
+            raster.getPixels(raster.getMinX(), raster.getMinY() + y, width, 1, row);
+            for (int x = 0, in = 0; x < width; x++, in += stride) {
+                int a = lut[row[in + 3]] & 0xFF;
+                for (int c = 0; c < 3; c++) {
+                    int v = lut[row[in + c]] & 0xFF;
+                    rgb[out++] = a == 0 ? 0 : a == 255 ? (byte) v : clamp(v * 255 / a);
+                }
+            }
+        }
+        return new RgbImage(width, height, rgb);
+    }
+
+    /**
      * The raster's backing array, holding bands 0, 1, 2 interleaved, when the raster is exactly
      * width x height x 3 bytes without padding, so it can become an {@link RgbImage} without a copy;
      * null otherwise. A B, G, R layout (ImageIO's TYPE_3BYTE_BGR) is reordered in place.

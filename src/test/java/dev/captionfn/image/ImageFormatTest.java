@@ -26,6 +26,8 @@ class ImageFormatTest {
         "images/synthetic/palette.bmp, BMP",
         "images/edge/hopper.webp, WEBP",
         "images/synthetic/lossless.webp, WEBP",
+        "images/formats/rgb.tif, TIFF",
+        "images/formats/gray16_big_endian.tif, TIFF",
     })
     void formatIsDetectedFromTheLeadingBytes(String resource, ImageFormat expected) {
         assertEquals(Optional.of(expected), ImageFormat.detect(PilFixtures.bytes(resource)));
@@ -74,10 +76,14 @@ class ImageFormatTest {
         assertEquals(ImageError.NOT_AN_IMAGE, e.error());
     }
 
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"49492A00", "4D4D002A", "49492B00", "4D4D002B"})
+    void classicAndBigTiffHeadersInEitherByteOrderAreTiff(String hex) {
+        assertEquals(Optional.of(ImageFormat.TIFF), ImageFormat.detect(java.util.HexFormat.of().parseHex(hex + "0800000000000000")));
+    }
+
     @ParameterizedTest(name = "{1}")
     @CsvSource({
-        "49492A0008000000, TIFF",
-        "4D4D002A00000008, TIFF",
         "0000010001001010, ICO",
         "0000001866747970686569630000000068656963, HEIF",
         "0000001C667479706176696600000000, AVIF",

@@ -35,8 +35,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The native-image configuration in src/main/resources/META-INF/native-image/dev.captionfn/captionfn
- * names only what exists, and covers what ONNX Runtime's and DJL's native libraries and loaders ask
- * for. No native executable is built (GraalVM cannot be installed where this project is built), so
+ * names only what exists, and covers what ONNX Runtime's, DJL's and webp-imageio's native libraries
+ * and loaders ask for. No native executable is built (GraalVM cannot be installed where this project is built), so
  * this is the check that is possible: the configuration against the class path of this build, and
  * against the native libraries themselves, read from the jars they ship in.
  */
@@ -58,10 +58,14 @@ class NativeImageConfigTest {
      */
     private static final List<String> GPU_ONLY_RESOURCES = List.of(ORT_NATIVE + "libonnxruntime_providers_shared.so",
             ORT_NATIVE + "libonnxruntime_providers_cuda.so", ORT_NATIVE + "libonnxruntime_providers_tensorrt.so");
+    /** webp-imageio's NativeLoader: the version file, then native/<OS>/<arch>/libwebp-imageio.so. */
+    private static final String WEBP_LIBRARY = "native/Linux/x86_64/libwebp-imageio.so";
+    private static final List<String> WEBP_RESOURCES = List.of("webp-imageio.properties", WEBP_LIBRARY);
     /** JNA's native half. Left out on purpose (native-image.properties says why). */
     private static final String JNA_DISPATCH = "com/sun/jna/linux-x86-64/libjnidispatch.so";
     /** The libraries whose classes call native code; their static initialisers load it. */
-    private static final List<String> NATIVE_PACKAGES = List.of("ai/onnxruntime/", "ai/djl/huggingface/tokenizers/");
+    private static final List<String> NATIVE_PACKAGES = List.of("ai/onnxruntime/", "ai/djl/huggingface/tokenizers/",
+            "com/luciad/imageio/webp/");
     /**
      * The other classes whose static initialisers load a native library (DJL's tokenizers loader,
      * its CUDA probe through JNA, JNA itself) or set DJL's switches (TokenizerJson).
@@ -122,7 +126,7 @@ class NativeImageConfigTest {
         }
         List<String> problems = new ArrayList<>();
         Map<String, String> libraries = new LinkedHashMap<>();
-        for (String library : List.of(ORT_JNI_LIBRARY, TOKENIZERS_LIBRARY)) {
+        for (String library : List.of(ORT_JNI_LIBRARY, TOKENIZERS_LIBRARY, WEBP_LIBRARY)) {
             libraries.put(library, text(library));
         }
         for (var library : libraries.entrySet()) {
@@ -172,6 +176,7 @@ class NativeImageConfigTest {
         List<String> wanted = new ArrayList<>();
         wanted.addAll(ORT_LIBRARIES);
         wanted.addAll(TOKENIZERS_RESOURCES);
+        wanted.addAll(WEBP_RESOURCES);
         RESOURCES.stream().filter(r -> r.startsWith(EmbeddedModel.RESOURCE_DIR)).forEach(wanted::add);
         assertTrue(RESOURCES.contains(EmbeddedModel.RESOURCE_DIR + "model.json"), "the embedded model is not on the class path");
         List<String> problems = new ArrayList<>();
@@ -193,8 +198,8 @@ class NativeImageConfigTest {
     @Test
     void onlyTheLinuxX8664LibrariesAreEmbeddedAndNotJnasOwn() {
         List<String> others = RESOURCES.stream()
-                .filter(r -> r.startsWith("ai/onnxruntime/native/") || r.startsWith("native/lib/"))
-                .filter(r -> !r.startsWith(ORT_NATIVE) && !TOKENIZERS_RESOURCES.contains(r))
+                .filter(r -> r.startsWith("ai/onnxruntime/native/") || r.startsWith("native/"))
+                .filter(r -> !r.startsWith(ORT_NATIVE) && !TOKENIZERS_RESOURCES.contains(r) && !WEBP_RESOURCES.contains(r))
                 .filter(NativeImageConfigTest::included)
                 .toList();
         assertTrue(others.isEmpty(), "libraries an x86-64 Linux executable cannot load would be embedded: " + others);
