@@ -3,6 +3,7 @@ package dev.captionfn.function;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.captionfn.caption.CaptionException;
+import dev.captionfn.caption.ErrorBody;
 import dev.captionfn.caption.ErrorCode;
 import dev.captionfn.caption.OutgoingEvent;
 import dev.captionfn.config.CaptionfnConfig;
@@ -12,7 +13,6 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
 import org.jboss.logging.Logger;
@@ -53,14 +53,7 @@ public class ErrorResponses {
     /** A failure as the contract names it. */
     record Failure(ErrorCode code, String message, String id, String imageUrl, int status) {
         Map<String, Object> body() {
-            Map<String, Object> body = new LinkedHashMap<>();
-            body.put("code", code.name());
-            body.put("message", message);
-            body.put("id", id);
-            if (imageUrl != null) {
-                body.put("imageUrl", imageUrl);
-            }
-            return body;
+            return new ErrorBody(code, message, id, imageUrl).json();
         }
     }
 

@@ -7,6 +7,7 @@ import dev.captionfn.caption.CaptionException;
 import dev.captionfn.caption.CaptionRequest;
 import dev.captionfn.caption.CaptionResult;
 import dev.captionfn.caption.CaptionService;
+import dev.captionfn.caption.ErrorBody;
 import dev.captionfn.caption.ErrorCode;
 import dev.captionfn.caption.OutgoingEvent;
 import dev.captionfn.caption.RequestJson;
@@ -15,7 +16,6 @@ import io.quarkus.funqy.Funq;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import org.jboss.logging.Logger;
 
@@ -105,17 +105,10 @@ public class SqsFunction {
         return withMessageId(event.structured(result), messageId);
     }
 
-    /** The data as the HTTP way in's error event carries it (function.ErrorResponses). */
+    /** The data as the HTTP way in's error event carries it. */
     private Map<String, Object> error(CaptionException e, String messageId) {
-        Map<String, Object> data = new LinkedHashMap<>();
-        data.put("code", e.code().name());
-        data.put("message", e.getMessage());
-        data.put("id", e.requestId());
-        if (e.imageUrl() != null) {
-            data.put("imageUrl", e.imageUrl());
-        }
         OutgoingEvent event = new OutgoingEvent(events.errorType(), events.source(), e.imageUrl(), e.requestId());
-        return withMessageId(event.structured(data), messageId);
+        return withMessageId(event.structured(ErrorBody.of(e).json()), messageId);
     }
 
     private static Map<String, Object> withMessageId(Map<String, Object> event, String messageId) {
