@@ -54,7 +54,7 @@ public final class Destinations {
         String what;
         if (url.host() instanceof UrlHost.Address) {
             what = spelled.equals(name) || spelled.equals("[" + name + "]")
-                    ? name + " is " + kind
+                    ? spelled + " is " + kind
                     : "'" + spelled + "' is " + name + ", " + kind;
         } else {
             String resolved = addresses.stream().map(a -> UrlHost.Address.text(a.getAddress())).collect(Collectors.joining(", "));
