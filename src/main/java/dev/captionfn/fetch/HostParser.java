@@ -36,16 +36,22 @@ final class HostParser {
     /**
      * UTS #46 as the URL standard calls it with beStrict false: nontransitional, CheckBidi and
      * CheckJoiners on, UseSTD3ASCIIRules off. ICU's instances are immutable and thread-safe.
+     * Loaded on the first internationalised host only: loading ICU's data takes from tens of
+     * milliseconds to seconds on a busy machine, which an ASCII URL (nearly all of them) must not
+     * pay, least of all inside a request's deadline.
      */
-    private static final IDNA UTS46 = IDNA.getUTS46Instance(IDNA.NONTRANSITIONAL_TO_ASCII | IDNA.CHECK_BIDI | IDNA.CHECK_CONTEXTJ);
+    private static final class Uts46 {
+        static final IDNA INSTANCE = IDNA.getUTS46Instance(IDNA.NONTRANSITIONAL_TO_ASCII | IDNA.CHECK_BIDI | IDNA.CHECK_CONTEXTJ);
 
-    /**
-     * Errors ICU always reports but the standard switches off (CheckHyphens and VerifyDnsLength
-     * false, so empty labels and long names are hosts too); WebKit and Chromium drop the same set.
-     */
-    private static final Set<IDNA.Error> NOT_CHECKED = EnumSet.of(
-            IDNA.Error.EMPTY_LABEL, IDNA.Error.LABEL_TOO_LONG, IDNA.Error.DOMAIN_NAME_TOO_LONG,
-            IDNA.Error.LEADING_HYPHEN, IDNA.Error.TRAILING_HYPHEN, IDNA.Error.HYPHEN_3_4);
+        /**
+         * Errors ICU always reports but the standard switches off (CheckHyphens and
+         * VerifyDnsLength false, so empty labels and long names are hosts too); WebKit and
+         * Chromium drop the same set.
+         */
+        static final Set<IDNA.Error> NOT_CHECKED = EnumSet.of(
+                IDNA.Error.EMPTY_LABEL, IDNA.Error.LABEL_TOO_LONG, IDNA.Error.DOMAIN_NAME_TOO_LONG,
+                IDNA.Error.LEADING_HYPHEN, IDNA.Error.TRAILING_HYPHEN, IDNA.Error.HYPHEN_3_4);
+    }
 
     static UrlHost parse(String input) {
         if (input.startsWith("[")) {
@@ -86,10 +92,10 @@ final class HostParser {
             result = domain.toLowerCase(Locale.ROOT);
         } else {
             IDNA.Info info = new IDNA.Info();
-            StringBuilder out = UTS46.nameToASCII(domain, new StringBuilder(), info);
+            StringBuilder out = Uts46.INSTANCE.nameToASCII(domain, new StringBuilder(), info);
             Set<IDNA.Error> errors = EnumSet.noneOf(IDNA.Error.class);
             errors.addAll(info.getErrors());
-            errors.removeAll(NOT_CHECKED);
+            errors.removeAll(Uts46.NOT_CHECKED);
             if (!errors.isEmpty()) {
                 throw invalid("it is not a valid internationalised domain name (UTS #46: "
                         + errors.stream().map(e -> e.name().toLowerCase(Locale.ROOT).replace('_', ' ')).collect(Collectors.joining(", "))
