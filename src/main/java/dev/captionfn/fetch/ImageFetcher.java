@@ -33,10 +33,9 @@ import java.util.concurrent.CompletionStage;
  * browser reads it ({@link UrlHost}), an address literal taken as written and a domain resolved by
  * its ASCII name, every address judged by the {@link AddressPolicy} ({@link Destinations}), and
  * the connection made to the address that was judged, so DNS cannot answer differently between
- * the check and the connect. A connect
- * timeout, one deadline for the whole fetch, a redirect limit, and a byte limit applied as the
- * body streams in (a declared Content-Length past it is refused before reading) bound what one
- * URL can cost.
+ * the check and the connect. A connect timeout, one deadline for the whole fetch, a redirect
+ * limit, and a byte limit applied as the body streams in (a declared Content-Length past it is
+ * refused before reading) bound what one URL can cost.
  *
  * <p>Vert.x's core client is used rather than its web client because only the core client lets a
  * request name the socket address to connect to ({@link RequestOptions#setServer}) while the

@@ -2,8 +2,12 @@ package dev.captionfn.fetch;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.captionfn.caption.CaptionException;
+import dev.captionfn.caption.ErrorCode;
 import dev.captionfn.config.CaptionfnConfig;
 import io.quarkus.test.junit.QuarkusTest;
 import io.vertx.core.Vertx;
@@ -17,6 +21,7 @@ import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -47,6 +52,12 @@ class BrowserSpelledHostsFetchTest {
             image = in.readAllBytes();
         }
         server = HttpServer.create(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0), 16);
+        // /to?<url> answers 302 to that URL
+        server.createContext("/to", exchange -> {
+            exchange.getResponseHeaders().add("Location", exchange.getRequestURI().getRawQuery());
+            exchange.sendResponseHeaders(302, -1);
+            exchange.close();
+        });
         server.createContext("/", exchange -> {
             hostHeaders.add(exchange.getRequestHeaders().getFirst("Host"));
             exchange.getResponseHeaders().add("Content-Type", "image/png");
@@ -93,6 +104,21 @@ class BrowserSpelledHostsFetchTest {
             assertEquals(List.of(spelling.getValue()), List.copyOf(hostHeaders), spelling.getKey());
         }
         assertEquals(List.of(), List.copyOf(asked), "no address spelling is a DNS question");
+    }
+
+    @Test
+    void aRedirectIsReadAsABrowserReadsIt() throws Exception {
+        int port = server.getAddress().getPort();
+        assertArrayEquals(image, fetch("http://127.0.0.1:" + port + "/to?http://0x7f.1:" + port + "/scene-00.png"));
+        assertEquals(List.of("127.0.0.1:" + port), List.copyOf(hostHeaders), "the image was asked for from 0x7f.1 as 127.0.0.1");
+        // a Location no browser reads is the image server's fault: FETCH_FAILED, not INVALID_REQUEST
+        var failure = assertThrows(ExecutionException.class,
+                () -> fetch("http://127.0.0.1:" + port + "/to?http://256.256.256.256/x.png"));
+        CaptionException e = (CaptionException) failure.getCause();
+        assertEquals(ErrorCode.FETCH_FAILED, e.code());
+        assertTrue(e.getMessage().contains("redirected to http://256.256.256.256/x.png"), e.getMessage());
+        assertTrue(e.getMessage().contains("the host '256.256.256.256'"), e.getMessage());
+        assertEquals(List.of(), List.copyOf(asked));
     }
 
     @Test
