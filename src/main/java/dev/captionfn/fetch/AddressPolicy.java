@@ -10,11 +10,12 @@ import java.util.Optional;
  * event, so without this policy it could make the function read the cloud's metadata service
  * (169.254.169.254), the pod's own admin ports or anything else on the private network.
  *
- * <p>The policy judges addresses, never names: the fetcher resolves the host, asks the policy
- * about every address the name resolves to, and connects to the address it checked, so a name
- * that resolves to a private address (or re-resolves to one later) is refused whatever its
- * spelling. IPv6 forms that carry an IPv4 address (mapped, NAT64, 6to4) are judged by the IPv4
- * address they carry.
+ * <p>The policy judges addresses, never names: the fetcher reads the host as a browser does
+ * ({@link UrlHost}), takes an address written in the URL (in any spelling: {@code 0x7f000001},
+ * {@code 127.1}) as that address and resolves a name, asks the policy about every address, and
+ * connects to the address it checked ({@link Destinations}), so a name that resolves to a private
+ * address (or re-resolves to one later) is refused whatever its spelling. IPv6 forms that carry
+ * an IPv4 address (mapped, NAT64, 6to4) are judged by the IPv4 address they carry.
  *
  * @param allowPrivate when true, every address is allowed (for a private image store)
  * @param allowed networks allowed even though they are special-use (e.g. one internal image store)

@@ -26,20 +26,21 @@ import java.net.UnknownHostException;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
-import java.util.stream.Collectors;
 
 /**
  * Fetches image bytes without blocking a thread and without trusting the URL: every hop (the
- * first URL and each redirect) is checked against {@link FetchUrl}'s rules, its host resolved
- * and every address judged by the {@link AddressPolicy}, and the connection made to the address
- * that was judged, so DNS cannot answer differently between the check and the connect. A connect
- * timeout, one deadline for the whole fetch, a redirect limit, and a byte limit applied as the
- * body streams in (a declared Content-Length past it is refused before reading) bound what one
- * URL can cost.
+ * first URL and each redirect) is checked against {@link FetchUrl}'s rules, its host read as a
+ * browser reads it ({@link UrlHost}), an address literal taken as written and a domain resolved by
+ * its ASCII name, every address judged by the {@link AddressPolicy} ({@link Destinations}), and
+ * the connection made to the address that was judged, so DNS cannot answer differently between
+ * the check and the connect. A connect timeout, one deadline for the whole fetch, a redirect
+ * limit, and a byte limit applied as the body streams in (a declared Content-Length past it is
+ * refused before reading) bound what one URL can cost.
  *
  * <p>Vert.x's core client is used rather than its web client because only the core client lets a
  * request name the socket address to connect to ({@link RequestOptions#setServer}) while the
- * Host header, SNI and certificate check keep the URL's host name.
+ * Host header, SNI and certificate check keep the URL's parsed host (the punycode name for an
+ * internationalised one, as certificates and SNI carry it; an IP address sends no SNI).
  */
 @ApplicationScoped
 public class ImageFetcher {
@@ -47,16 +48,14 @@ public class ImageFetcher {
 
     private final Vertx vertx;
     private final CaptionfnConfig.Fetch config;
-    private final AddressPolicy policy;
-    private final HostResolver resolver;
+    private final Destinations destinations;
     private final HttpClient client;
 
     public ImageFetcher(Vertx vertx, CaptionfnConfig config, HostResolver resolver) {
         this.vertx = vertx;
         this.config = config.fetch();
-        this.resolver = resolver;
-        this.policy = new AddressPolicy(this.config.allowPrivateAddresses(),
-                this.config.allowedNetworks().orElse(List.of()).stream().map(Cidr::parse).toList());
+        this.destinations = new Destinations(new AddressPolicy(this.config.allowPrivateAddresses(),
+                this.config.allowedNetworks().orElse(List.of()).stream().map(Cidr::parse).toList()), resolver);
         this.client = vertx.createHttpClient(new HttpClientOptions()
                 .setConnectTimeout((int) this.config.connectTimeout().toMillis())
                 // redirects are followed here, hop by hop, so that each is checked
@@ -101,35 +100,14 @@ public class ImageFetcher {
         }
 
         private void hop(FetchUrl url, int redirects) {
-            vertx.<List<InetAddress>>executeBlocking(() -> resolver.resolve(url.hostName()), false)
-                    .onFailure(e -> fail(e instanceof UnknownHostException
+            vertx.<InetAddress>executeBlocking(() -> destinations.addressOf(url), false)
+                    .onSuccess(address -> connect(url, address, redirects))
+                    .onFailure(e -> fail(e instanceof CaptionException refused
+                            ? redirects == 0 ? refused
+                                    : new CaptionException(refused.code(), original + " redirected to " + url + ": " + refused.getMessage())
+                            : e instanceof UnknownHostException
                             ? new CaptionException(ErrorCode.FETCH_FAILED, "the host '" + url.hostName() + "' of " + url + " is unknown")
-                            : new CaptionException(ErrorCode.FETCH_FAILED, "cannot resolve the host of " + url + ": " + e, e)))
-                    .onSuccess(addresses -> {
-                        try {
-                            connect(url, checked(url, addresses), redirects);
-                        } catch (CaptionException e) {
-                            fail(redirects == 0 ? e : new CaptionException(e.code(), original + " redirected to " + url + ": " + e.getMessage()));
-                        }
-                    });
-        }
-
-        private InetAddress checked(FetchUrl url, List<InetAddress> addresses) {
-            if (addresses.isEmpty()) {
-                throw new CaptionException(ErrorCode.FETCH_FAILED, "the host of " + url + " has no address");
-            }
-            // every address, not just the first: a name with one public and one private address is refused
-            for (InetAddress address : addresses) {
-                var refusal = policy.refusal(address);
-                if (refusal.isPresent()) {
-                    String resolved = addresses.stream().map(InetAddress::getHostAddress).collect(Collectors.joining(", "));
-                    throw new CaptionException(ErrorCode.URL_NOT_ALLOWED, "'" + url.hostName() + "' ("
-                            + (url.hostName().equals(address.getHostAddress()) ? "" : "resolves to " + resolved + "; ")
-                            + address.getHostAddress() + " is " + refusal.get() + "): private and special-use addresses"
-                            + " are not fetched unless captionfn.fetch.allow-private-addresses or allowed-networks allow them");
-                }
-            }
-            return addresses.get(0);
+                            : new CaptionException(ErrorCode.FETCH_FAILED, "cannot resolve the host of " + url + ": " + e, e)));
         }
 
         private void connect(FetchUrl url, InetAddress address, int redirects) {
@@ -139,7 +117,8 @@ public class ImageFetcher {
             RequestOptions options = new RequestOptions()
                     .setMethod(HttpMethod.GET)
                     .setServer(SocketAddress.inetSocketAddress(new InetSocketAddress(named(address, url), url.port())))
-                    .setHost(url.host())
+                    // the parsed host: punycode for an IDN (as SNI and certificates carry it), an address's canonical form
+                    .setHost(url.host().serialized())
                     .setPort(url.port())
                     .setSsl(url.tls())
                     .setURI(url.target())
@@ -200,7 +179,9 @@ public class ImageFetcher {
                 fail(new CaptionException(ErrorCode.FETCH_FAILED, from + " redirected to an invalid URL: " + location));
                 return;
             } catch (CaptionException e) {
-                fail(new CaptionException(e.code(), from + " redirected to " + location + ": " + e.getMessage()));
+                // a Location whose host no browser would read is the image server's fault, not the request's
+                ErrorCode code = e.code() == ErrorCode.INVALID_REQUEST ? ErrorCode.FETCH_FAILED : e.code();
+                fail(new CaptionException(code, from + " redirected to " + location + ": " + e.getMessage()));
                 return;
             }
             hop(next, redirects + 1);
