@@ -124,12 +124,14 @@ class BatchingAndBackpressureTest {
     void aRequestPastItsDeadlineIsAnsweredDeadlineExceededAndFreesItsPlace() throws Exception {
         long start = System.nanoTime();
         given().contentType(ContentType.JSON)
-                .body(Map.of("imageUrl", server.slowImage(5_000, "tiny-reference/scene-00.png"), "id", "late"))
+                .body(Map.of("imageUrl", server.slowImage(20_000, "tiny-reference/scene-00.png"), "id", "late"))
                 .when().post("/caption")
                 .then().statusCode(504)
                 .body("code", equalTo("DEADLINE_EXCEEDED")).body("id", equalTo("late")).body("message", notNullValue());
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-        assertTrue(millis >= 1_400 && millis < 4_500, "answered after " + millis + " ms; the deadline is 1500 ms");
+        // the upper bound only has to tell the deadline from the 20 s image: timed at the client, it
+        // also holds the time a loaded machine takes to hand the request over
+        assertTrue(millis >= 1_400 && millis < 10_000, "answered after " + millis + " ms; the deadline is 1500 ms");
         awaitMetric("captionfn_requests_in_flight", 0, Duration.ofMillis(1_000));
     }
 }
