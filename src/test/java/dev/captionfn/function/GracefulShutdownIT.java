@@ -55,7 +55,7 @@ class GracefulShutdownIT {
                 "captionfn.model.intra-op-threads=1",
                 "captionfn.model.inter-op-threads=1");
         String base = app.baseUrl();
-        awaitStatus(base + "/q/health/ready", 200, Duration.ofSeconds(60));
+        app.awaitStatus("/q/health/ready", 200, Duration.ofSeconds(60));
 
         // the image takes 4 s to arrive, so the caption is in flight when the signal comes
         String body = "{\"imageUrl\":\"" + server.slowImage(4000, "tiny-reference/scene-00.png") + "\",\"id\":\"in-flight\"}";
@@ -66,7 +66,7 @@ class GracefulShutdownIT {
         awaitMetric("captionfn_requests_in_flight 1.0", base);
 
         app.terminate();
-        awaitStatus(base + "/q/health/ready", 503, Duration.ofSeconds(5));
+        app.awaitStatus("/q/health/ready", 503, Duration.ofSeconds(5));
 
         HttpResponse<String> response = inFlight.get(60, TimeUnit.SECONDS);
         assertEquals(200, response.statusCode(), response.body());
@@ -94,24 +94,6 @@ class GracefulShutdownIT {
         assertEquals(1, app.waitForExit(60), "a failed model load is a failed start");
         assertTrue(app.logLines().stream().anyMatch(line -> line.contains("ERROR") && line.contains("decoder.onnx")),
                 "the log names the broken file:\n" + app.log());
-    }
-
-    private void awaitStatus(String url, int status, Duration within) throws InterruptedException {
-        long end = System.nanoTime() + within.toNanos();
-        int last = -1;
-        while (System.nanoTime() < end) {
-            try {
-                last = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(2)).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode();
-                if (last == status) {
-                    return;
-                }
-            } catch (IOException notYet) {
-                // not listening yet
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError(url + " never answered " + status + " (last " + last + ")\n" + app.log());
     }
 
     private void awaitMetric(String metricLine, String base) throws Exception {

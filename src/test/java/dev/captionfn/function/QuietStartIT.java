@@ -48,7 +48,7 @@ class QuietStartIT {
     void theDefaultConfigurationStartsAndCaptionsWithoutAWarning() throws Exception {
         // the one setting that is not the default lets the function fetch from the loopback test server
         app = AppProcess.start("captionfn.fetch.allow-private-addresses=true");
-        awaitStatus(app.baseUrl() + "/q/health/ready", 200, Duration.ofSeconds(90));
+        app.awaitStatus("/q/health/ready", 200, Duration.ofSeconds(90));
 
         HttpResponse<String> caption = http.send(HttpRequest.newBuilder(URI.create(app.baseUrl() + "/caption"))
                 .header("Content-Type", "application/json")
@@ -68,7 +68,7 @@ class QuietStartIT {
     void aGpuProviderThatCannotLoadAndACacheThatCannotBeUsedStillWarn() throws Exception {
         notADirectory = Files.createTempFile("captionfn-cache", ".not-a-directory");
         app = AppProcess.start("captionfn.execution-providers=cuda,cpu", "captionfn.cache.dir=" + notADirectory);
-        awaitStatus(app.baseUrl() + "/q/health/ready", 200, Duration.ofSeconds(90));
+        app.awaitStatus("/q/health/ready", 200, Duration.ofSeconds(90));
 
         List<String> loud = loud(app.logLines());
         assertTrue(loud.stream().anyMatch(line -> line.contains(" WARN ") && line.contains("execution provider cuda")),
@@ -76,23 +76,5 @@ class QuietStartIT {
         assertTrue(loud.stream().anyMatch(line -> line.contains(" WARN ") && line.contains(notADirectory.toString())
                         && line.contains("cannot be written")),
                 "the cache that cannot be used warns:\n" + app.log());
-    }
-
-    private void awaitStatus(String url, int status, Duration within) throws InterruptedException {
-        long end = System.nanoTime() + within.toNanos();
-        int last = -1;
-        while (System.nanoTime() < end) {
-            try {
-                last = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(2)).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode();
-                if (last == status) {
-                    return;
-                }
-            } catch (IOException notYet) {
-                // not listening yet
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError(url + " never answered " + status + " (last " + last + ")\n" + app.log());
     }
 }

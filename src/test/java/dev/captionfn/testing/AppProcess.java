@@ -3,9 +3,14 @@ package dev.captionfn.testing;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -21,6 +26,7 @@ import java.util.regex.Pattern;
 public final class AppProcess implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("Listening on: http://[^\\s]+:(\\d+)");
     public static final Path APP = Path.of("target/quarkus-app/quarkus-run.jar");
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     private final Process process;
     private final List<String> log = new CopyOnWriteArrayList<>();
@@ -133,5 +139,24 @@ public final class AppProcess implements AutoCloseable {
         if (process.isAlive()) {
             process.destroyForcibly();
         }
+    }
+
+    /** Polls {@code path} of the application until it answers {@code status}; fails with the log when it never does. */
+    public void awaitStatus(String path, int status, Duration within) throws InterruptedException {
+        long end = System.nanoTime() + within.toNanos();
+        int last = -1;
+        while (System.nanoTime() < end) {
+            try {
+                last = HTTP.send(HttpRequest.newBuilder(URI.create(baseUrl() + path)).timeout(Duration.ofSeconds(2)).build(),
+                        HttpResponse.BodyHandlers.discarding()).statusCode();
+                if (last == status) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError(path + " never answered " + status + " (last " + last + ")\n" + log());
     }
 }
