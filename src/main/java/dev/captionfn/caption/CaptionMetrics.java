@@ -1,6 +1,6 @@
 package dev.captionfn.caption;
 
-import dev.captionfn.model.GraphSession;
+import dev.captionfn.ort.GraphSession;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;
@@ -95,7 +95,7 @@ public class CaptionMetrics {
             double seconds = s.millis() / 1000.0;
             Gauge.builder(SESSION + ".seconds", () -> seconds)
                     .description("Time to make each graph's session, by execution provider and warm-start cache use")
-                    .tags("graph", s.graph(), "provider", s.provider().id(), "cache", s.cache().id()).strongReference(true)
+                    .tags("graph", s.graph().id(), "provider", s.provider().id(), "cache", s.cache().id()).strongReference(true)
                     .register(registry);
         }
     }

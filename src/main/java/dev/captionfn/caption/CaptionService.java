@@ -5,7 +5,7 @@ import dev.captionfn.fetch.ImageFetcher;
 import dev.captionfn.image.ImageDecodeException;
 import dev.captionfn.image.ImageDecoder;
 import dev.captionfn.image.RgbImage;
-import dev.captionfn.model.MicroBatcher;
+import dev.captionfn.batch.MicroBatcher;
 import dev.captionfn.model.ModelRunException;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;

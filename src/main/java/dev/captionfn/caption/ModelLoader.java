@@ -1,8 +1,8 @@
 package dev.captionfn.caption;
 
 import dev.captionfn.model.LoadedModel;
-import dev.captionfn.model.ModelManifest;
-import dev.captionfn.model.SessionSettings;
+import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.ort.SessionSettings;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.file.Path;
 

@@ -3,7 +3,7 @@ package dev.captionfn.caption;
 import dev.captionfn.config.CaptionfnConfig;
 import dev.captionfn.fetch.FetchUrl;
 import dev.captionfn.generate.GenerationOptions;
-import dev.captionfn.model.ModelManifest;
+import dev.captionfn.modeldir.ModelManifest;
 import java.net.URI;
 import java.util.UUID;
 

@@ -1,7 +1,7 @@
 package dev.captionfn.caption;
 
 import dev.captionfn.model.LoadedModel;
-import dev.captionfn.model.MicroBatcher;
+import dev.captionfn.batch.MicroBatcher;
 
 /** A loaded, warmed-up model and the batcher that runs it. */
 record ReadyModel(LoadedModel model, MicroBatcher batcher) {}

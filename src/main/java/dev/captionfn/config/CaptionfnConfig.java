@@ -1,7 +1,7 @@
 package dev.captionfn.config;
 
-import dev.captionfn.model.CudnnConvAlgoSearch;
-import dev.captionfn.model.ExecutionProvider;
+import dev.captionfn.ort.CudnnConvAlgoSearch;
+import dev.captionfn.ort.ExecutionProvider;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;

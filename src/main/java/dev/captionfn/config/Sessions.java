@@ -1,6 +1,6 @@
 package dev.captionfn.config;
 
-import dev.captionfn.model.SessionSettings;
+import dev.captionfn.ort.SessionSettings;
 import io.quarkus.runtime.configuration.MemorySize;
 import java.util.Optional;
 

@@ -1,7 +1,7 @@
 package dev.captionfn.health;
 
 import dev.captionfn.caption.ServedModel;
-import dev.captionfn.model.GraphSession;
+import dev.captionfn.ort.GraphSession;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import org.eclipse.microprofile.health.HealthCheck;

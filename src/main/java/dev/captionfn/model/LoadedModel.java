@@ -1,5 +1,12 @@
 package dev.captionfn.model;
 
+import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.modeldir.ManifestReader;
+import dev.captionfn.modeldir.ModelFiles;
+import dev.captionfn.modeldir.ModelLoadException;
+import dev.captionfn.ort.SessionSettings;
+import dev.captionfn.ort.ProfileShapes;
+
 import dev.captionfn.image.ImagePreprocessor;
 import dev.captionfn.image.PreprocessSpec;
 import dev.captionfn.text.LlmTokenizer;

@@ -1,5 +1,7 @@
 package dev.captionfn.model;
 
+import dev.captionfn.modeldir.GraphContract;
+
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;

@@ -1,5 +1,14 @@
 package dev.captionfn.model;
 
+import dev.captionfn.modeldir.Graph;
+import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.modeldir.GraphContract;
+import dev.captionfn.modeldir.ModelFiles;
+import dev.captionfn.ort.SessionFactory;
+import dev.captionfn.ort.SessionSettings;
+import dev.captionfn.ort.ProfileShapes;
+import dev.captionfn.ort.GraphSession;
+
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -7,7 +16,7 @@ import ai.onnxruntime.OrtSession;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,10 +26,6 @@ import java.util.Map;
  * startup, with one method per graph. Tensor names come from model.json only.
  */
 public final class OnnxGraphs implements AutoCloseable {
-    public static final String VISION = "vision";
-    public static final String EMBED = "embed";
-    public static final String DECODER = "decoder";
-
     private final OrtEnvironment env;
     private final ModelManifest manifest;
     private final OrtSession vision;
@@ -73,49 +78,21 @@ public final class OnnxGraphs implements AutoCloseable {
     public static OnnxGraphs load(Path modelDir, ModelManifest manifest, SessionSettings settings,
             ProfileShapes.DefaultRequest typical) {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        var g = manifest.graphs();
         SessionFactory factory = new SessionFactory(env, modelDir, manifest, settings, typical);
-        List<SessionFactory.Opened> opened = new ArrayList<>();
+        Map<Graph, SessionFactory.Opened> opened = new EnumMap<>(Graph.class);
         try {
-            var vision = open(factory, opened, VISION, g.vision());
-            GraphContract.check(ModelFiles.resolve(modelDir, g.vision().file()), vision,
-                    GraphContract.visionInputs(manifest), GraphContract.visionOutputs(manifest));
-            var embed = open(factory, opened, EMBED, g.embed());
-            GraphContract.check(ModelFiles.resolve(modelDir, g.embed().file()), embed,
-                    GraphContract.embedInputs(manifest), GraphContract.embedOutputs(manifest));
-            var decoder = open(factory, opened, DECODER, g.decoder());
-            Path decoderFile = ModelFiles.resolve(modelDir, g.decoder().file());
-            GraphContract.check(decoderFile, decoder, GraphContract.decoderInputs(manifest), GraphContract.decoderOutputs(manifest));
-            GraphContract.checkLogitsWidth(decoderFile, decoder, manifest);
-            return new OnnxGraphs(env, manifest, vision, embed, decoder,
-                    opened.stream().map(SessionFactory.Opened::info).toList(), factory.warnings());
+            for (Graph graph : Graph.values()) {
+                SessionFactory.Opened o = factory.open(graph);
+                opened.put(graph, o);
+                GraphContract.check(graph, ModelFiles.resolve(modelDir, manifest.graphs().get(graph).file()), o.session(), manifest);
+            }
+            return new OnnxGraphs(env, manifest, opened.get(Graph.VISION).session(), opened.get(Graph.EMBED).session(),
+                    opened.get(Graph.DECODER).session(), opened.values().stream().map(SessionFactory.Opened::info).toList(),
+                    factory.warnings());
         } catch (RuntimeException e) {
-            opened.forEach(o -> closeQuietly(o.session()));
+            opened.values().forEach(o -> closeQuietly(o.session()));
             throw e;
         }
-    }
-
-    private static OrtSession open(SessionFactory factory, List<SessionFactory.Opened> opened, String graph,
-            ModelManifest.GraphSpec spec) {
-        SessionFactory.Opened o = factory.open(graph, spec);
-        opened.add(o);
-        return o.session();
-    }
-
-    /**
-     * One graph's session made as captionfn makes them, on its own (the benchmark's bare loop
-     * opens its sessions this way, so that nothing is shared with captionfn's).
-     */
-    static OrtSession open(OrtEnvironment env, Path dir, ModelManifest manifest, String graph, SessionSettings settings) {
-        var g = manifest.graphs();
-        var spec = switch (graph) {
-            case VISION -> g.vision();
-            case EMBED -> g.embed();
-            case DECODER -> g.decoder();
-            default -> throw new IllegalArgumentException("no graph " + graph);
-        };
-        return new SessionFactory(env, dir, manifest, settings, new ProfileShapes.DefaultRequest(manifest.qformer().maxLength(), 1))
-                .open(graph, spec).session();
     }
 
     /** Which provider runs each graph, whether its cache was used, and how long its session took. */

@@ -1,5 +1,8 @@
 package dev.captionfn.model;
 
+import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.ort.GraphSession;
+
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.captionfn.generate.DecodingConvention;

@@ -1,8 +1,8 @@
 package dev.captionfn.prepare;
 
 import dev.captionfn.caption.ServedModel;
-import dev.captionfn.model.ExecutionProvider;
-import dev.captionfn.model.GraphSession;
+import dev.captionfn.ort.ExecutionProvider;
+import dev.captionfn.ort.GraphSession;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.QuarkusApplication;
 import io.quarkus.runtime.annotations.QuarkusMain;
@@ -66,7 +66,7 @@ public class CaptionfnMain implements QuarkusApplication {
         }
         var uncached = served.sessions().stream()
                 .filter(s -> s.cache() == GraphSession.CacheUse.OFF && s.provider() != ExecutionProvider.CUDA)
-                .map(GraphSession::graph).toList();
+                .map(s -> s.graph().id()).toList();
         if (!uncached.isEmpty()) {
             LOG.errorf("prepare could not write the cache of %s (the warnings above say why): serving instances would build them",
                     String.join(", ", uncached));

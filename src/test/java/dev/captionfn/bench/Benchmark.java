@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.captionfn.image.ImageDecoder;
 import dev.captionfn.model.BareModelLoop;
 import dev.captionfn.model.LoadedModel;
-import dev.captionfn.model.SessionSettings;
+import dev.captionfn.ort.SessionSettings;
 import dev.captionfn.model.VisionLanguageModel;
 import dev.captionfn.testing.AppProcess;
 import dev.captionfn.testing.ImageServer;

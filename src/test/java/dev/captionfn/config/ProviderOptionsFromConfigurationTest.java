@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.captionfn.model.ExecutionProvider;
-import dev.captionfn.model.ManifestReader;
-import dev.captionfn.model.ModelManifest;
-import dev.captionfn.model.ProfileShapes;
-import dev.captionfn.model.ProviderOptions;
-import dev.captionfn.model.SessionSettings;
+import dev.captionfn.ort.ExecutionProvider;
+import dev.captionfn.modeldir.ManifestReader;
+import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.ort.ProfileShapes;
+import dev.captionfn.ort.ProviderOptions;
+import dev.captionfn.ort.SessionSettings;
 import dev.captionfn.testing.TinyReference;
 import io.quarkus.runtime.configuration.DurationConverter;
 import io.quarkus.runtime.configuration.MemorySize;

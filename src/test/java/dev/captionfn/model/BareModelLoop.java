@@ -1,5 +1,13 @@
 package dev.captionfn.model;
 
+import dev.captionfn.modeldir.GraphContract;
+import dev.captionfn.ort.SessionFactory;
+import dev.captionfn.ort.ProfileShapes;
+import dev.captionfn.modeldir.Graph;
+
+import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.ort.SessionSettings;
+
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -41,9 +49,10 @@ public final class BareModelLoop implements AutoCloseable {
         this.graphs = graphs;
         this.manifest = manifest;
         // sessions of its own, made as captionfn makes them, so that nothing is shared with the traced run
-        this.vision = OnnxGraphs.open(env, dir, manifest, OnnxGraphs.VISION, settings);
-        this.embed = OnnxGraphs.open(env, dir, manifest, OnnxGraphs.EMBED, settings);
-        this.decoder = OnnxGraphs.open(env, dir, manifest, OnnxGraphs.DECODER, settings);
+        var factory = new SessionFactory(env, dir, manifest, settings, new ProfileShapes.DefaultRequest(manifest.qformer().maxLength(), 1));
+        this.vision = factory.open(Graph.VISION).session();
+        this.embed = factory.open(Graph.EMBED).session();
+        this.decoder = factory.open(Graph.DECODER).session();
     }
 
     /**

@@ -1,5 +1,9 @@
 package dev.captionfn.model;
 
+import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.modeldir.ManifestReader;
+import dev.captionfn.ort.SessionSettings;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

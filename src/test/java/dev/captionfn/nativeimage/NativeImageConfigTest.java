@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.captionfn.model.EmbeddedModel;
+import dev.captionfn.modeldir.EmbeddedModel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

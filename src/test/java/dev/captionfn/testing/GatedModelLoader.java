@@ -2,8 +2,8 @@ package dev.captionfn.testing;
 
 import dev.captionfn.caption.ModelLoader;
 import dev.captionfn.model.LoadedModel;
-import dev.captionfn.model.ModelManifest;
-import dev.captionfn.model.SessionSettings;
+import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.ort.SessionSettings;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Alternative;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;

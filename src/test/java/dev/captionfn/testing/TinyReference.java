@@ -1,7 +1,7 @@
 package dev.captionfn.testing;
 
-import dev.captionfn.model.ManifestReader;
-import dev.captionfn.model.ModelManifest;
+import dev.captionfn.modeldir.ManifestReader;
+import dev.captionfn.modeldir.ModelManifest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

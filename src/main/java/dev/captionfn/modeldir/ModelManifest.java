@@ -1,0 +1,107 @@
+package dev.captionfn.modeldir;
+
+import dev.captionfn.generate.DecodingConvention;
+import dev.captionfn.generate.GenerationOptions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+
+/**
+ * What model.json says about a model directory; see models/README.md for the file format.
+ *
+ * @param prompt the instruction used when a request brings none
+ * @param generation the decoding options used where a request sets none
+ * @param convention the reference the model's decoding reproduces (model.json's
+ *     {@code generation.convention}); the model's, never a request's
+ */
+public record ModelManifest(
+        String id,
+        ModelFamily family,
+        ImageSpec image,
+        QFormerSpec qformer,
+        LlmSpec llm,
+        String prompt,
+        GenerationOptions generation,
+        DecodingConvention convention,
+        Graphs graphs) {
+
+    /** A file of the model directory and the sha256 it must have. */
+    public record FileRef(String file, String sha256) {}
+
+    /** How pixels are prepared: size, PIL resample filter, rescale factor, per-channel mean and std. */
+    public record ImageSpec(int width, int height, String resample, double rescale, float[] mean, float[] std) {}
+
+    /** The Q-Former's tokenizer and text limits, and how many query tokens it emits. */
+    public record QFormerSpec(FileRef tokenizer, int maxLength, int queryTokens) {}
+
+    /**
+     * The language model's tokenizer and shape.
+     *
+     * @param bosId the id put before the prompt, or -1 for none (LAVIS puts {@code </s>} before Vicuna prompts)
+     * @param vocabSize the tokenizer's vocabulary; logit columns past it are never generated
+     * @param imageTokenId the HF processor's image placeholder ("&lt;image&gt;"), which transformers
+     *     &ge; 4.47 puts before the prompt and so its repetition penalty sees; empty for none
+     */
+    public record LlmSpec(
+            FileRef tokenizer,
+            long bosId,
+            List<Long> eosIds,
+            long padId,
+            int vocabSize,
+            int hiddenSize,
+            int layers,
+            int kvHeads,
+            int headSize,
+            OptionalLong imageTokenId) {}
+
+    /**
+     * One ONNX graph: its file, its external data files and the tensor names it uses, by role.
+     * Per-layer names carry {@code {i}} for the layer index.
+     *
+     * @param data the ONNX external data files that hold the weights of a graph over 2 GB, in the
+     *     graph's own directory (ONNX Runtime reads them relative to the graph); empty for none
+     */
+    public record GraphSpec(FileRef file, List<FileRef> data, Map<String, String> inputs, Map<String, String> outputs) {
+        public GraphSpec {
+            data = List.copyOf(data);
+        }
+
+        public String input(String role) {
+            return inputs.get(role);
+        }
+
+        public String output(String role) {
+            return outputs.get(role);
+        }
+    }
+
+    public record Graphs(GraphSpec vision, GraphSpec embed, GraphSpec decoder) {
+        public List<GraphSpec> all() {
+            return List.of(vision, embed, decoder);
+        }
+
+        public GraphSpec get(Graph graph) {
+            return switch (graph) {
+                case VISION -> vision;
+                case EMBED -> embed;
+                case DECODER -> decoder;
+            };
+        }
+    }
+
+    /** The same model decoded under another convention, for tests that hold one model to both references. */
+    public ModelManifest withConvention(DecodingConvention other) {
+        return new ModelManifest(id, family, image, qformer, llm, prompt, generation, other, graphs);
+    }
+
+    /** Every file the manifest names, graphs' external data included, for presence and hash checks. */
+    public List<FileRef> files() {
+        List<FileRef> files = new ArrayList<>(List.of(qformer.tokenizer(), llm.tokenizer()));
+        for (GraphSpec graph : graphs.all()) {
+            files.add(graph.file());
+            files.addAll(graph.data());
+        }
+        return List.copyOf(files);
+    }
+}
