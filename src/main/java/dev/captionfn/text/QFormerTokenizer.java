@@ -66,8 +66,7 @@ public final class QFormerTokenizer implements AutoCloseable {
         long[][] rows = new long[texts.size()][];
         int length = 0;
         for (int i = 0; i < rows.length; i++) {
-            String text = Objects.requireNonNull(texts.get(i), "texts contains null");
-            rows[i] = truncateLeft(tokenizer.encode(text, true));
+            rows[i] = encodeOne(Objects.requireNonNull(texts.get(i), "texts contains null"));
             length = Math.max(length, rows[i].length);
         }
         long[] ids = new long[rows.length * length];
@@ -78,6 +77,14 @@ public final class QFormerTokenizer implements AutoCloseable {
             Arrays.fill(mask, i * length, i * length + rows[i].length, 1L);
         }
         return new TokenizedBatch(ids, mask, rows.length, length);
+    }
+
+    /**
+     * One text's ids, {@code [CLS] … [SEP]}, truncated as {@link #encode} truncates and not padded:
+     * a request's row, which the model pads once, with the rows it shares a batch with.
+     */
+    public long[] encodeOne(String text) {
+        return truncateLeft(tokenizer.encode(Objects.requireNonNull(text, "text"), true));
     }
 
     /**

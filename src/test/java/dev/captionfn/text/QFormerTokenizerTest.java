@@ -52,6 +52,17 @@ class QFormerTokenizerTest {
     }
 
     @Test
+    void oneTextEncodedAloneIsItsRowOfABatchWithoutThePadding() {
+        String longInstruction = "describe everything you see in this picture in detail ".repeat(20);
+        for (String text : List.of(PROMPT, "a photo of", longInstruction)) {
+            TokenizedBatch batch = tokenizer.encode(List.of("a", text, longInstruction));
+            long[] alone = tokenizer.encodeOne(text);
+            assertEquals(batch.tokenCount(1), alone.length, text);
+            assertArrayEquals(Arrays.copyOf(batch.idsOf(1), alone.length), alone, text);
+        }
+    }
+
+    @Test
     void batchOfTwoPadsTheShorterRowOnTheRightWithThePadIdAndMasksIt() {
         TokenizedBatch batch = tokenizer.encode(List.of("a photo of", PROMPT));
         long[] shortRow = tokenizer.encode(List.of("a photo of")).idsOf(0);
