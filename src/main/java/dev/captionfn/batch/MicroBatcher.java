@@ -1,9 +1,10 @@
 package dev.captionfn.batch;
 
+import dev.captionfn.caption.Settings;
+
 import dev.captionfn.model.BatchControl;
 import dev.captionfn.model.ModelRunException;
 import dev.captionfn.model.VisionLanguageModel;
-
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

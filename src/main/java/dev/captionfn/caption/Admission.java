@@ -1,6 +1,5 @@
 package dev.captionfn.caption;
 
-import dev.captionfn.config.CaptionfnConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -19,8 +18,8 @@ public class Admission {
     private final Semaphore free;
     private final AtomicInteger onTheirWay = new AtomicInteger();
 
-    public Admission(CaptionfnConfig config) {
-        this.places = config.limits().maxInFlight();
+    public Admission(RequestLimits limits) {
+        this.places = limits.maxInFlight();
         this.free = new Semaphore(places, true);
     }
 

@@ -77,15 +77,15 @@ public class CaptionMetrics {
         return Timer.builder(STAGE).description("Time spent in each stage of a caption").tag("stage", stage).register(registry);
     }
 
-    void captioned(Timings t, int generatedTokens, int batchRequests) {
+    void captioned(StageNanos t, int generatedTokens, int batchRequests) {
         captioned.increment();
-        record(fetch, t.fetchMs());
-        record(decode, t.decodeMs());
-        record(preprocess, t.preprocessMs());
-        record(queue, t.queueMs());
-        record(vision, t.visionMs());
-        record(generate, t.generateMs());
-        record(total, t.totalMs());
+        fetch.record(t.fetch(), TimeUnit.NANOSECONDS);
+        decode.record(t.decode(), TimeUnit.NANOSECONDS);
+        preprocess.record(t.preprocess(), TimeUnit.NANOSECONDS);
+        queue.record(t.queue(), TimeUnit.NANOSECONDS);
+        vision.record(t.vision(), TimeUnit.NANOSECONDS);
+        generate.record(t.generate(), TimeUnit.NANOSECONDS);
+        total.record(t.total(), TimeUnit.NANOSECONDS);
         tokens.increment(generatedTokens);
         batch.record(batchRequests);
     }
@@ -108,7 +108,4 @@ public class CaptionMetrics {
         failed.get(code).increment();
     }
 
-    private static void record(Timer timer, double millis) {
-        timer.record(Math.round(millis * 1_000_000), TimeUnit.NANOSECONDS);
-    }
 }

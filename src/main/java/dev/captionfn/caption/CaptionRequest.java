@@ -12,4 +12,13 @@ import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
  * @param options generation options; the model's defaults when absent
  */
 @JsonDeserialize(using = RequestJson.Strict.class)
-public record CaptionRequest(String imageUrl, String prompt, String id, CaptionOptions options) {}
+public record CaptionRequest(String imageUrl, String prompt, String id, CaptionOptions options) {
+
+    /**
+     * This request, known by {@code id} unless it names its own: the id of the event, record or
+     * message that carried it, so that its answer correlates with what the caller sent.
+     */
+    public CaptionRequest orId(String id) {
+        return this.id != null ? this : new CaptionRequest(imageUrl, prompt, id, options);
+    }
+}

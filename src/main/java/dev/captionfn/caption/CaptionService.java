@@ -1,12 +1,12 @@
 package dev.captionfn.caption;
 
-import dev.captionfn.config.CaptionfnConfig;
+import dev.captionfn.batch.MicroBatcher;
 import dev.captionfn.fetch.ImageFetcher;
 import dev.captionfn.image.ImageDecodeException;
 import dev.captionfn.image.ImageDecoder;
 import dev.captionfn.image.RgbImage;
-import dev.captionfn.batch.MicroBatcher;
 import dev.captionfn.model.ModelRunException;
+import dev.captionfn.model.VisionLanguageModel;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.mutiny.infrastructure.Infrastructure;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -20,8 +20,9 @@ import org.jboss.logging.Logger;
  * The one captioning service behind every way in: admit the request (a place in the bounded queue,
  * {@link Admission}), fetch the image, wait for the model if it is still warming up, decode and
  * preprocess the image, tokenize the instruction, hand it to the batcher, which runs it with
- * whatever else arrived together, decode the caption. Every outcome is counted in
- * {@link CaptionMetrics}.
+ * whatever else arrived together, decode the caption. Each stage hands the next an immutable
+ * result ({@link Fetched}, {@link ModelInput}, {@link Generated}) that carries its own times; the
+ * stage times are put together once, at the end. Every outcome is counted in {@link CaptionMetrics}.
  *
  * <p>A request leaves early, freeing its place, when its caller cancels the returned Uni (an HTTP
  * client that disconnected) or when {@code captionfn.limits.deadline} passes: queued, it is never
@@ -34,16 +35,16 @@ public class CaptionService {
     private final ServedModel served;
     private final ImageFetcher fetcher;
     private final Admission admission;
-    private final CaptionfnConfig.Limits limits;
+    private final RequestLimits limits;
     private final CaptionMetrics metrics;
     private final ImageDecoder decoder = new ImageDecoder();
 
-    public CaptionService(ServedModel served, ImageFetcher fetcher, Admission admission, CaptionfnConfig config,
+    public CaptionService(ServedModel served, ImageFetcher fetcher, Admission admission, RequestLimits limits,
             CaptionMetrics metrics) {
         this.served = served;
         this.fetcher = fetcher;
         this.admission = admission;
-        this.limits = config.limits();
+        this.limits = limits;
         this.metrics = metrics;
     }
 
@@ -72,7 +73,7 @@ public class CaptionService {
         long start = System.nanoTime();
         PreparedRequest prepared;
         try {
-            prepared = PreparedRequest.of(request, served.manifest(), limits);
+            prepared = PreparedRequest.of(request, served.manifest().prompt(), served.decoding().defaults(), limits);
         } catch (CaptionException e) {
             return Uni.createFrom().failure(request == null ? e : e.withRequest(request.id(), request.imageUrl()));
         }
@@ -81,25 +82,25 @@ public class CaptionService {
             return Uni.createFrom().failure(new CaptionException(ErrorCode.OVERLOADED,
                     "this instance already holds " + admission.places() + " requests; retry later").withRequest(prepared.id(), url));
         }
-        Request r = new Request(prepared, start);
+        Place place = new Place();
         Duration deadline = limits.deadline();
         return Uni.createFrom().completionStage(() -> fetcher.fetch(prepared.url()))
                 .onItem().transformToUni(bytes -> {
-                    r.fetched = System.nanoTime();
-                    return Uni.createFrom().completionStage(served::whenReadyToCaption).map(model -> new Fetched(model, bytes));
+                    long fetchNanos = System.nanoTime() - start;
+                    return Uni.createFrom().completionStage(served::ready).map(model -> new Fetched(bytes, fetchNanos, model));
                 })
                 // decoding and preprocessing take CPU: off the event loop
                 .emitOn(Infrastructure.getDefaultWorkerPool())
-                .map(fetched -> toModelInput(r, fetched))
-                .onItem().transformToUni(input -> generate(r, input))
+                .map(fetched -> toModelInput(prepared, fetched))
+                .onItem().transformToUni(input -> generate(prepared, place, input))
                 // the batcher completes on its own thread, which must go on to the next batch
                 .emitOn(Infrastructure.getDefaultWorkerPool())
-                .map(generated -> result(r, generated))
+                .map(generated -> result(prepared, generated, start))
                 .ifNoItem().after(deadline).failWith(() -> new CaptionException(ErrorCode.DEADLINE_EXCEEDED,
                         "not answered within " + deadline.toMillis() + " ms (captionfn.limits.deadline)"))
                 .onFailure().transform(e -> asCaptionException(e).withRequest(prepared.id(), url))
                 .onTermination().invoke(() -> {
-                    r.arrived();
+                    place.arrived();
                     admission.leave();
                 });
     }
@@ -117,21 +118,13 @@ public class CaptionService {
         }
     }
 
-    /** One admitted request on its way through the stages. */
-    private final class Request {
-        final PreparedRequest prepared;
-        final long start;
-        final AtomicBoolean arrived = new AtomicBoolean();
-        final AtomicReference<CompletableFuture<MicroBatcher.Generated>> inBatcher = new AtomicReference<>();
-        volatile long fetched;
-        volatile long decoded;
-        volatile long preprocessNanos;
-        volatile ReadyModel model;
-
-        Request(PreparedRequest prepared, long start) {
-            this.prepared = prepared;
-            this.start = start;
-        }
+    /**
+     * An admitted request's place in the queue: whether it is still on its way to the model (which
+     * a filling batch waits for) and, once submitted, its future in the batcher, to withdraw it.
+     */
+    private final class Place {
+        private final AtomicBoolean arrived = new AtomicBoolean();
+        private final AtomicReference<CompletableFuture<MicroBatcher.Generated>> inBatcher = new AtomicReference<>();
 
         /** It reached the model's queue or ended before; either way it is no longer on its way. */
         void arrived() {
@@ -139,63 +132,70 @@ public class CaptionService {
                 admission.arrived();
             }
         }
+
+        void withdraw() {
+            var future = inBatcher.get();
+            if (future != null) {
+                future.cancel(false);
+            }
+        }
     }
 
-    private record Fetched(ReadyModel model, byte[] bytes) {}
+    /** The image's bytes, how long fetching them took, and the model, ready. */
+    private record Fetched(byte[] bytes, long fetchNanos, ReadyModel model) {}
 
-    private CaptionPipeline.Prepared toModelInput(Request r, Fetched fetched) {
-        r.model = fetched.model();
+    /** What the batcher runs, and the times of the stages before it. */
+    private record ModelInput(ReadyModel model, VisionLanguageModel.Input input, long fetchNanos, long decodeNanos,
+            long preprocessNanos) {}
+
+    /** What the batch gave this request. */
+    private record Generated(ModelInput input, MicroBatcher.Generated output) {}
+
+    private ModelInput toModelInput(PreparedRequest request, Fetched fetched) {
+        long start = System.nanoTime();
         RgbImage image;
         try {
             image = decoder.decode(fetched.bytes(), limits.maxPixels());
         } catch (ImageDecodeException e) {
             throw new CaptionException(ErrorCodes.of(e.error()), e.getMessage(), e);
         }
-        r.decoded = System.nanoTime();
-        CaptionPipeline.Prepared prepared = CaptionPipeline.prepare(r.model.model(), image, r.prepared.prompt(), r.prepared.options());
-        r.preprocessNanos = prepared.preprocessNanos();
-        return prepared;
+        long decoded = System.nanoTime();
+        var input = fetched.model().prepare(image, request.prompt(), request.options());
+        return new ModelInput(fetched.model(), input, fetched.fetchNanos(), decoded - start, System.nanoTime() - decoded);
     }
 
-    private Uni<MicroBatcher.Generated> generate(Request r, CaptionPipeline.Prepared input) {
+    private Uni<Generated> generate(PreparedRequest request, Place place, ModelInput input) {
         return Uni.createFrom().completionStage(() -> {
                     // no longer on its way before it is queued: the batcher must not wait for it
-                    r.arrived();
-                    var future = r.model.batcher().submit(input.input());
-                    r.inBatcher.set(future);
+                    place.arrived();
+                    var future = input.model().submit(input.input());
+                    place.inBatcher.set(future);
                     return future;
                 })
-                .onCancellation().invoke(() -> {
-                    var future = r.inBatcher.get();
-                    if (future != null) {
-                        future.cancel(false);
-                    }
-                })
+                .map(output -> new Generated(input, output))
+                .onCancellation().invoke(place::withdraw)
                 .onFailure(ModelRunException.class).transform(e -> {
-                    LOG.errorf(e, "model failure on %s", r.prepared.url());
+                    LOG.errorf(e, "model failure on %s", request.url());
                     return new CaptionException(ErrorCode.MODEL_FAILURE, "the model failed: " + e.getMessage(), e);
                 });
     }
 
-    private CaptionResult result(Request r, MicroBatcher.Generated generated) {
-        String caption = CaptionPipeline.text(r.model.model(), generated.tokens());
-        long end = System.nanoTime();
-        Timings timings = new Timings(
-                Timings.ms(r.fetched - r.start), Timings.ms(r.decoded - r.fetched), Timings.ms(r.preprocessNanos),
-                Timings.ms(generated.queuedNanos()), Timings.ms(generated.visionNanos()),
-                Timings.ms(generated.generateNanos()), Timings.ms(end - r.start));
-        metrics.captioned(timings, generated.tokens().length, generated.batchRequests());
-        return new CaptionResult(r.prepared.id(), r.prepared.url().toString(), caption, r.model.model().manifest().id(),
-                r.prepared.prompt(), timings);
+    private CaptionResult result(PreparedRequest request, Generated generated, long start) {
+        ModelInput in = generated.input();
+        MicroBatcher.Generated out = generated.output();
+        String caption = in.model().text(out.tokens());
+        StageNanos nanos = new StageNanos(in.fetchNanos(), in.decodeNanos(), in.preprocessNanos(), out.queuedNanos(),
+                out.visionNanos(), out.generateNanos(), System.nanoTime() - start);
+        metrics.captioned(nanos, out.tokens().length, out.batchRequests());
+        return new CaptionResult(request.id(), request.url().toString(), caption, in.model().id(), request.prompt(),
+                Timings.of(nanos));
     }
 
     private static CaptionException asCaptionException(Throwable failure) {
-        for (Throwable t = failure; t != null; t = t.getCause()) {
-            if (t instanceof CaptionException e) {
-                return e;
-            }
+        CaptionException e = Causes.asCaptionException(failure);
+        if (e.code() == ErrorCode.INTERNAL && e.getCause() == failure) {
+            LOG.error("unexpected failure while captioning", failure);
         }
-        LOG.error("unexpected failure while captioning", failure);
-        return new CaptionException(ErrorCode.INTERNAL, "unexpected error: " + failure.getClass().getSimpleName(), failure);
+        return e;
     }
 }

@@ -1,9 +1,7 @@
 package dev.captionfn.caption;
 
-import dev.captionfn.config.CaptionfnConfig;
 import dev.captionfn.fetch.FetchUrl;
 import dev.captionfn.generate.GenerationOptions;
-import dev.captionfn.modeldir.ModelManifest;
 import java.net.URI;
 import java.util.UUID;
 
@@ -11,7 +9,8 @@ import java.util.UUID;
 record PreparedRequest(URI url, String prompt, String id, GenerationOptions options) {
     static final int MAX_ID_CHARS = 256;
 
-    static PreparedRequest of(CaptionRequest request, ModelManifest manifest, CaptionfnConfig.Limits limits) {
+    /** @param defaultPrompt model.json's prompt @param defaults model.json's generation options */
+    static PreparedRequest of(CaptionRequest request, String defaultPrompt, GenerationOptions defaults, RequestLimits limits) {
         if (request == null) {
             throw invalid("the request is empty: send {\"imageUrl\": \"https://…\"}");
         }
@@ -20,7 +19,7 @@ record PreparedRequest(URI url, String prompt, String id, GenerationOptions opti
             throw invalid("id must be 1 to " + MAX_ID_CHARS + " characters");
         }
         URI url = FetchUrl.parse(request.imageUrl()).uri();
-        String prompt = request.prompt() == null ? manifest.prompt() : request.prompt().strip();
+        String prompt = request.prompt() == null ? defaultPrompt : request.prompt().strip();
         if (prompt.isEmpty()) {
             throw invalid("prompt is empty; leave it out for the model's default");
         }
@@ -28,11 +27,11 @@ record PreparedRequest(URI url, String prompt, String id, GenerationOptions opti
             throw invalid("prompt is " + prompt.length() + " characters; the limit is " + limits.maxPromptChars());
         }
         CaptionOptions options = request.options() == null ? CaptionOptions.none() : request.options();
-        return new PreparedRequest(url, prompt, id, resolveOptions(options, manifest.generation(), limits));
+        return new PreparedRequest(url, prompt, id, resolveOptions(options, defaults, limits));
     }
 
     /** model.json's defaults, then the request's choices, each capped by the server's limits. */
-    static GenerationOptions resolveOptions(CaptionOptions o, GenerationOptions defaults, CaptionfnConfig.Limits limits) {
+    static GenerationOptions resolveOptions(CaptionOptions o, GenerationOptions defaults, RequestLimits limits) {
         try {
             int beams = Math.min(o.numBeams() != null ? o.numBeams() : defaults.numBeams(), limits.maxBeams());
             int maxNew = Math.min(o.maxNewTokens() != null ? o.maxNewTokens() : defaults.maxNewTokens(), limits.maxNewTokens());

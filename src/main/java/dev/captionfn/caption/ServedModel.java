@@ -1,15 +1,15 @@
 package dev.captionfn.caption;
 
+import dev.captionfn.batch.MicroBatcher;
 import dev.captionfn.config.CaptionfnConfig;
-import dev.captionfn.config.Sessions;
 import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.image.RgbImage;
-import dev.captionfn.modeldir.EmbeddedModel;
-import dev.captionfn.ort.GraphSession;
+import dev.captionfn.model.Decoding;
 import dev.captionfn.model.LoadedModel;
+import dev.captionfn.modeldir.EmbeddedModel;
 import dev.captionfn.modeldir.ManifestReader;
-import dev.captionfn.batch.MicroBatcher;
 import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.ort.GraphSession;
 import dev.captionfn.ort.SessionSettings;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.Startup;
@@ -40,8 +40,9 @@ public class ServedModel {
 
     private final Path dir;
     private final ModelManifest manifest;
+    private final Decoding decoding;
     private final SessionSettings settings;
-    private final CaptionfnConfig.Limits limits;
+    private final RequestLimits limits;
     private final MicroBatcher.Settings batching;
     private final Admission admission;
     private final ModelLoader loader;
@@ -55,14 +56,16 @@ public class ServedModel {
     private volatile List<GraphSession> sessions = List.of();
     private volatile List<String> warnings = List.of();
 
-    public ServedModel(CaptionfnConfig config, ModelLoader loader, Admission admission, CaptionMetrics metrics) {
+    public ServedModel(CaptionfnConfig config, SessionSettings settings, MicroBatcher.Settings batching, RequestLimits limits,
+            ModelLoader loader, Admission admission, CaptionMetrics metrics) {
         var m = config.model();
         this.dir = m.dir().orElseGet(() -> m.extractDir().map(EmbeddedModel::extractTo).orElseGet(EmbeddedModel::extractToTemp));
         LOG.infof("serving the model in %s%s", dir, m.dir().isPresent() ? "" : " (the embedded default model)");
         this.manifest = ManifestReader.read(dir);
-        this.settings = Sessions.settings(config);
-        this.limits = config.limits();
-        this.batching = new MicroBatcher.Settings(config.batch().maxRows(), config.batch().maxWait());
+        this.decoding = Decoding.of(dir, manifest);
+        this.settings = settings;
+        this.limits = limits;
+        this.batching = batching;
         this.admission = admission;
         this.loader = loader;
         this.metrics = metrics;
@@ -90,29 +93,27 @@ public class ServedModel {
         metrics.sessionsMade(sessions);
         phase = Phase.WARMING_UP;
         LOG.infof("model %s (%s, %s decoding) loaded in %d ms (%s); warming up", manifest.id(), manifest.family().id(),
-                manifest.convention().id(), loadMillis, GraphSession.summary(sessions));
+                decoding.convention().id(), loadMillis, GraphSession.summary(sessions));
         long warm = System.nanoTime();
-        MicroBatcher batcher = new MicroBatcher(model.model(), batching, admission::onTheirWay);
+        ReadyModel handle = new ReadyModel(model, new MicroBatcher(model.model(), batching, admission::onTheirWay));
         try {
-            var prepared = CaptionPipeline.prepare(model, warmUpImage(manifest), manifest.prompt(), warmUpOptions());
-            long[] tokens = batcher.submit(prepared.input()).join().tokens();
-            LOG.debugf("warm-up caption: %s", CaptionPipeline.text(model, tokens));
+            var input = handle.prepare(warmUpImage(manifest), manifest.prompt(), warmUpOptions());
+            LOG.debugf("warm-up caption: %s", handle.text(handle.submit(input).join().tokens()));
         } catch (RuntimeException e) {
-            batcher.close();
-            model.close();
+            handle.close();
             Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
             failed("the model in " + dir + " loaded but cannot caption: " + cause.getMessage(), cause);
             return;
         }
         warmUpMillis = (System.nanoTime() - warm) / 1_000_000;
         phase = Phase.READY;
-        ready.complete(new ReadyModel(model, batcher));
+        ready.complete(handle);
         LOG.infof("model %s ready: loaded in %d ms, warm-up caption in %d ms", manifest.id(), loadMillis, warmUpMillis);
     }
 
     /** The generation a default request gets, so that the warm-up takes the same paths (beams and all). */
     private GenerationOptions warmUpOptions() {
-        return PreparedRequest.resolveOptions(CaptionOptions.none(), manifest.generation(), limits);
+        return PreparedRequest.resolveOptions(CaptionOptions.none(), decoding.defaults(), limits);
     }
 
     /** A smooth gradient at the model's input size: any image exercises every graph. */
@@ -144,12 +145,18 @@ public class ServedModel {
         return manifest;
     }
 
+    /** model.json's generation defaults and decoding convention, known from startup on. */
+    public Decoding decoding() {
+        return decoding;
+    }
+
     /** Completes once the sessions exist and the warm-up caption ran; fails if they cannot. */
     public CompletionStage<?> whenReady() {
         return ready;
     }
 
-    CompletionStage<ReadyModel> whenReadyToCaption() {
+    /** The handle requests caption with, once {@link #whenReady()}. */
+    CompletionStage<ReadyModel> ready() {
         return ready;
     }
 
@@ -197,9 +204,6 @@ public class ServedModel {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        ready.thenAccept(r -> {
-            r.batcher().close();
-            r.model().close();
-        });
+        ready.thenAccept(ReadyModel::close);
     }
 }

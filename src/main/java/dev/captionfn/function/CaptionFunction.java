@@ -6,6 +6,7 @@ import dev.captionfn.caption.CaptionException;
 import dev.captionfn.caption.CaptionRequest;
 import dev.captionfn.caption.CaptionResult;
 import dev.captionfn.caption.CaptionService;
+import dev.captionfn.caption.Causes;
 import dev.captionfn.caption.ErrorCode;
 import dev.captionfn.caption.OutgoingEvent;
 import dev.captionfn.caption.RequestJson;
@@ -66,9 +67,7 @@ public class CaptionFunction {
             return Uni.createFrom().failure(e.requestId() != null ? e : e.withRequest(event.id(), null));
         }
         // the event's id is the correlation id when the data names none
-        CaptionRequest withId = request.id() != null ? request
-                : new CaptionRequest(request.imageUrl(), request.prompt(), event.id(), request.options());
-        return whileCallerWaits(service.caption(withId)).map(result -> CloudEventBuilder.create()
+        return whileCallerWaits(service.caption(request.orId(event.id()))).map(result -> CloudEventBuilder.create()
                 .type(events.resultType())
                 .source(events.source())
                 .subject(result.imageUrl())
@@ -81,12 +80,7 @@ public class CaptionFunction {
         try {
             return event.data();
         } catch (RuntimeException e) {
-            for (Throwable cause = e; cause != null; cause = cause.getCause()) {
-                if (cause instanceof JacksonException j) {
-                    throw RequestJson.notJson("the event's data", j);
-                }
-            }
-            throw e;
+            throw Causes.find(e, JacksonException.class).map(j -> RequestJson.notJson("the event's data", j)).orElseThrow(() -> e);
         }
     }
 

@@ -3,6 +3,7 @@ package dev.captionfn.function;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.captionfn.caption.CaptionException;
+import dev.captionfn.caption.Causes;
 import dev.captionfn.caption.ErrorBody;
 import dev.captionfn.caption.ErrorCode;
 import dev.captionfn.caption.OutgoingEvent;
@@ -61,7 +62,7 @@ public class ErrorResponses {
         if (ctx.response().ended()) {
             return;
         }
-        if (causedBy(unwrap(ctx.failure()), CancellationException.class)) {
+        if (Causes.find(ctx.failure(), CancellationException.class).isPresent()) {
             // the caller hung up (CaptionFunction cancelled the caption): nobody is left to answer
             LOG.debugf("caller of %s went away before its answer", ctx.request().path());
             if (!ctx.response().closed()) {
@@ -83,13 +84,13 @@ public class ErrorResponses {
     }
 
     private static Failure describe(RoutingContext ctx) {
-        Throwable thrown = unwrap(ctx.failure());
+        Throwable thrown = Causes.find(ctx.failure(), CaptionException.class).map(Throwable.class::cast).orElse(ctx.failure());
         String ceId = ctx.request().getHeader("ce-id");
         int status = ctx.statusCode();
         if (thrown instanceof CaptionException e) {
             return new Failure(e.code(), e.getMessage(), e.requestId() != null ? e.requestId() : ceId, e.imageUrl(), e.code().httpStatus());
         }
-        if (causedBy(thrown, JacksonException.class)) {
+        if (Causes.find(thrown, JacksonException.class).isPresent()) {
             // a structured event that is not JSON: Funqy fails with what Jackson says
             return new Failure(ErrorCode.INVALID_REQUEST, statusMessage(400), ceId, null, 400);
         }
@@ -145,23 +146,5 @@ public class ErrorResponses {
             case 413 -> "the request body is too large: send the image's URL, not the image";
             default -> "HTTP " + status;
         };
-    }
-
-    private static boolean causedBy(Throwable t, Class<? extends Throwable> type) {
-        for (Throwable cur = t; cur != null; cur = cur.getCause() == cur ? null : cur.getCause()) {
-            if (type.isInstance(cur)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static Throwable unwrap(Throwable t) {
-        for (Throwable cur = t; cur != null; cur = cur.getCause() == cur ? null : cur.getCause()) {
-            if (cur instanceof CaptionException) {
-                return cur;
-            }
-        }
-        return t;
     }
 }

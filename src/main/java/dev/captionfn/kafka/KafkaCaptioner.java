@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.captionfn.caption.CaptionException;
 import dev.captionfn.caption.CaptionResult;
 import dev.captionfn.caption.CaptionService;
-import dev.captionfn.caption.ErrorCode;
+import dev.captionfn.caption.Causes;
 import dev.captionfn.config.CaptionfnConfig;
 import io.smallrye.mutiny.Uni;
 import io.smallrye.reactive.messaging.MutinyEmitter;
@@ -79,20 +79,11 @@ public class KafkaCaptioner {
                 })
                 .onFailure(KafkaCaptioner::isTransient)
                 .retry().withBackOff(retry.initialBackoff(), retry.maxBackoff()).atMost(retry.maxRetries())
-                .onFailure().transform(KafkaCaptioner::asCaptionException)
+                .onFailure().transform(Causes::asCaptionException)
                 .await().indefinitely();
     }
 
     private static boolean isTransient(Throwable t) {
         return t instanceof CaptionException e && e.code().isTransient();
-    }
-
-    private static Throwable asCaptionException(Throwable t) {
-        if (t instanceof CaptionException) {
-            return t;
-        }
-        // Mutiny wraps the last failure once the retries are spent
-        return t.getCause() instanceof CaptionException e ? e
-                : new CaptionException(ErrorCode.INTERNAL, "unexpected error: " + t.getClass().getSimpleName(), t);
     }
 }

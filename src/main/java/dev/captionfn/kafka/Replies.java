@@ -19,8 +19,6 @@ import org.eclipse.microprofile.reactive.messaging.Message;
  * topic. Both keep the request's key, so that a key's answers stay in one partition, in order.
  */
 final class Replies {
-    /** Header with the request's id on every result and dead letter. */
-    static final String CORRELATION = OutgoingEvent.CORRELATION;
     // the dead-letter headers SmallRye's own dead-letter queue writes, plus the error code
     static final String DLQ_CODE = "dead-letter-code";
     static final String DLQ_REASON = "dead-letter-reason";
@@ -41,7 +39,7 @@ final class Replies {
 
     Message<byte[]> result(String key, RequestRecord request, CaptionResult result) {
         RecordHeaders headers = new RecordHeaders();
-        put(headers, CORRELATION, result.id());
+        put(headers, OutgoingEvent.CORRELATION, result.id());
         byte[] value;
         OutgoingEvent event = new OutgoingEvent(events.resultType(), events.source(), result.imageUrl(), result.id());
         switch (request.mode()) {
@@ -74,7 +72,7 @@ final class Replies {
             headers.add(h);
         }
         if (failure.requestId() != null) {
-            put(headers, CORRELATION, failure.requestId());
+            put(headers, OutgoingEvent.CORRELATION, failure.requestId());
         }
         put(headers, DLQ_CODE, failure.code().name());
         put(headers, DLQ_REASON, failure.getMessage());

@@ -42,7 +42,7 @@ record RequestRecord(CaptionRequest request, Mode mode, String eventId) {
         if (header(headers, CE_PREFIX + "specversion") != null) {
             checkType(header(headers, CE_PREFIX + "type"), requestType);
             String id = header(headers, CE_PREFIX + "id");
-            return new RequestRecord(withId(read(json, value, "the event's data"), id != null ? id : recordId), Mode.BINARY_EVENT, id);
+            return new RequestRecord(read(json, value, "the event's data").orId(id != null ? id : recordId), Mode.BINARY_EVENT, id);
         }
         String contentType = header(headers, CONTENT_TYPE);
         if (contentType != null && contentType.toLowerCase(Locale.ROOT).startsWith(OutgoingEvent.STRUCTURED_CONTENT_TYPE)) {
@@ -56,9 +56,9 @@ record RequestRecord(CaptionRequest request, Mode mode, String eventId) {
             if (data == null || data.isNull()) {
                 throw invalid("the event has no data: send {\"imageUrl\": \"https://…\"} as its JSON data");
             }
-            return new RequestRecord(withId(RequestJson.fromTree(data), id != null ? id : recordId), Mode.STRUCTURED_EVENT, id);
+            return new RequestRecord(RequestJson.fromTree(data).orId(id != null ? id : recordId), Mode.STRUCTURED_EVENT, id);
         }
-        return new RequestRecord(withId(read(json, value, "the record's value"), recordId), Mode.PLAIN, null);
+        return new RequestRecord(read(json, value, "the record's value").orId(recordId), Mode.PLAIN, null);
     }
 
     private static void checkType(String type, String requestType) {
@@ -67,9 +67,6 @@ record RequestRecord(CaptionRequest request, Mode mode, String eventId) {
         }
     }
 
-    private static CaptionRequest withId(CaptionRequest r, String id) {
-        return r.id() != null ? r : new CaptionRequest(r.imageUrl(), r.prompt(), id, r.options());
-    }
 
     /** The request itself: the same strict reading as every other way in. */
     private static CaptionRequest read(ObjectMapper json, byte[] value, String what) {

@@ -97,7 +97,7 @@ public class SqsFunction {
     private CaptionRequest request(SQSMessage message) {
         String body = message.getBody();
         CaptionRequest r = RequestJson.read(json, body == null ? null : body.getBytes(StandardCharsets.UTF_8));
-        return r.id() != null ? r : new CaptionRequest(r.imageUrl(), r.prompt(), message.getMessageId(), r.options());
+        return r.orId(message.getMessageId());
     }
 
     private Map<String, Object> result(CaptionResult result, String messageId) {

@@ -1,11 +1,10 @@
 package dev.captionfn.model;
 
-import dev.captionfn.modeldir.GraphContract;
-
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.captionfn.generate.DecoderState;
+import dev.captionfn.modeldir.GraphContract;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;

@@ -1,18 +1,17 @@
 package dev.captionfn.model;
 
-import dev.captionfn.modeldir.Graph;
-import dev.captionfn.modeldir.ModelManifest;
-import dev.captionfn.modeldir.GraphContract;
-import dev.captionfn.modeldir.ModelFiles;
-import dev.captionfn.ort.SessionFactory;
-import dev.captionfn.ort.SessionSettings;
-import dev.captionfn.ort.ProfileShapes;
-import dev.captionfn.ort.GraphSession;
-
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.captionfn.modeldir.Graph;
+import dev.captionfn.modeldir.GraphContract;
+import dev.captionfn.modeldir.ModelFiles;
+import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.ort.GraphSession;
+import dev.captionfn.ort.ProfileShapes;
+import dev.captionfn.ort.SessionFactory;
+import dev.captionfn.ort.SessionSettings;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
@@ -59,14 +58,6 @@ public final class OnnxGraphs implements AutoCloseable {
             presentKeys[i] = GraphContract.layerName(manifest, spec, false, GraphContract.PRESENT_KEY, i);
             presentValues[i] = GraphContract.layerName(manifest, spec, false, GraphContract.PRESENT_VALUE, i);
         }
-    }
-
-    /**
-     * Creates and checks the sessions for requests of no particular shape (the benchmark's traced
-     * run); files must already be verified.
-     */
-    public static OnnxGraphs load(Path modelDir, ModelManifest manifest, SessionSettings settings) {
-        return load(modelDir, manifest, settings, new ProfileShapes.DefaultRequest(manifest.qformer().maxLength(), 1));
     }
 
     /**

@@ -1,8 +1,5 @@
 package dev.captionfn.model;
 
-import dev.captionfn.modeldir.ModelManifest;
-import dev.captionfn.ort.GraphSession;
-
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.captionfn.generate.DecodingConvention;
@@ -10,6 +7,8 @@ import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.generate.Generator;
 import dev.captionfn.generate.Search;
 import dev.captionfn.generate.TokenSpace;
+import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.ort.GraphSession;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -37,11 +36,13 @@ public final class VisionLanguageModel implements AutoCloseable {
 
     private final OnnxGraphs graphs;
     private final ModelManifest manifest;
+    private final Decoding decoding;
     private final long qformerPadId;
     /** The decoder's gather buffers, kept between batches; taken by one generate at a time. */
     private final AtomicReference<ByteBuffer[]> spareScratch = new AtomicReference<>();
 
-    public VisionLanguageModel(OnnxGraphs graphs, long qformerPadId) {
+    public VisionLanguageModel(OnnxGraphs graphs, Decoding decoding, long qformerPadId) {
+        this.decoding = decoding;
         this.graphs = graphs;
         this.manifest = graphs.manifest();
         this.qformerPadId = qformerPadId;
@@ -59,13 +60,6 @@ public final class VisionLanguageModel implements AutoCloseable {
     /** Fallbacks and ignored caches met while the sessions were made. */
     public List<String> warnings() {
         return graphs.warnings();
-    }
-
-    /** Generates for every input to its end. */
-    public Output generate(List<Input> inputs) {
-        try (BatchControl control = new BatchControl(inputs.size())) {
-            return generate(inputs, control);
-        }
     }
 
     /**
@@ -95,7 +89,7 @@ public final class VisionLanguageModel implements AutoCloseable {
                 TokenSpace space = new TokenSpace(
                         manifest.llm().eosIds().stream().mapToLong(Long::longValue).toArray(),
                         manifest.llm().vocabSize(), state.width());
-                List<Search> searches = inputs.stream().map(in -> search(manifest, in, space)).toList();
+                List<Search> searches = inputs.stream().map(in -> search(in, space)).toList();
                 tokens = Generator.run(state, searches, control::isWithdrawn);
             } finally {
                 spareScratch.set(scratch);
@@ -110,8 +104,8 @@ public final class VisionLanguageModel implements AutoCloseable {
      * The search for one input: its options, under the model's convention, whose repetition penalty
      * may see the prompt as the reference's input_ids held it.
      */
-    public static Search search(ModelManifest manifest, Input input, TokenSpace space) {
-        DecodingConvention convention = manifest.convention();
+    public Search search(Input input, TokenSpace space) {
+        DecodingConvention convention = decoding.convention();
         return Search.forOptions(input.options(), space, convention,
                 convention.penalisedPromptIds(manifest.llm().imageTokenId(), input.promptIds()));
     }

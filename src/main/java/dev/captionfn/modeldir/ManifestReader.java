@@ -2,8 +2,6 @@ package dev.captionfn.modeldir;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.captionfn.generate.DecodingConvention;
-import dev.captionfn.generate.GenerationOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -82,23 +81,19 @@ public final class ManifestReader {
                         imageTokenId(llm)),
                 text(root, "prompt"),
                 generation(generation),
-                convention(generation),
                 new ModelManifest.Graphs(
                         graph(graphs, Graph.VISION.id()), graph(graphs, Graph.EMBED.id()), graph(graphs, Graph.DECODER.id())));
     }
 
-    private GenerationOptions generation(JsonNode g) {
-        try {
-            return new GenerationOptions(
-                    positiveInt(g, "generation.num_beams"),
-                    positiveInt(g, "generation.max_new_tokens"),
-                    positiveInt(g, "generation.min_new_tokens"),
-                    number(g, "generation.repetition_penalty"),
-                    number(g, "generation.length_penalty"),
-                    bool(g, "generation.early_stopping"));
-        } catch (IllegalArgumentException e) {
-            throw fail("generation: " + e.getMessage());
-        }
+    private ModelManifest.Generation generation(JsonNode g) {
+        return new ModelManifest.Generation(
+                positiveInt(g, "generation.num_beams"),
+                positiveInt(g, "generation.max_new_tokens"),
+                positiveInt(g, "generation.min_new_tokens"),
+                number(g, "generation.repetition_penalty"),
+                number(g, "generation.length_penalty"),
+                bool(g, "generation.early_stopping"),
+                convention(g));
     }
 
     /** Absent or null for models whose processor puts no image placeholder before the prompt. */
@@ -114,18 +109,16 @@ public final class ManifestReader {
         return OptionalLong.of(id);
     }
 
-    /** Absent: LAVIS, the reference the project's models were first held to. */
-    private DecodingConvention convention(JsonNode generation) {
+    /** Absent or null: the decoding's default; which names are known is decoding's to say. */
+    private Optional<String> convention(JsonNode generation) {
         JsonNode node = generation.get("convention");
         if (node == null || node.isNull()) {
-            return DecodingConvention.DEFAULT;
+            return Optional.empty();
         }
-        String known = " (allowed: " + DecodingConvention.known() + ")";
         if (!node.isTextual()) {
-            throw fail("generation.convention must be a string" + known);
+            throw fail("generation.convention must be a string naming a convention models/README.md lists, not " + node);
         }
-        return DecodingConvention.byId(node.asText()).orElseThrow(() -> fail(
-                "generation.convention '" + node.asText() + "' is not one this server knows" + known));
+        return Optional.of(node.asText());
     }
 
     private ModelManifest.GraphSpec graph(JsonNode graphs, String name) {

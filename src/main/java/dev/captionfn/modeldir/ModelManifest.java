@@ -1,19 +1,17 @@
 package dev.captionfn.modeldir;
 
-import dev.captionfn.generate.DecodingConvention;
-import dev.captionfn.generate.GenerationOptions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
  * What model.json says about a model directory; see models/README.md for the file format.
  *
  * @param prompt the instruction used when a request brings none
- * @param generation the decoding options used where a request sets none
- * @param convention the reference the model's decoding reproduces (model.json's
- *     {@code generation.convention}); the model's, never a request's
+ * @param generation the decoding options used where a request sets none, and the reference the
+ *     model's decoding reproduces
  */
 public record ModelManifest(
         String id,
@@ -22,9 +20,18 @@ public record ModelManifest(
         QFormerSpec qformer,
         LlmSpec llm,
         String prompt,
-        GenerationOptions generation,
-        DecodingConvention convention,
+        Generation generation,
         Graphs graphs) {
+
+    /**
+     * model.json's generation section as written: its values are checked against what decoding
+     * accepts where decoding is known (dev.captionfn.model.Decoding), so that this package stays a leaf.
+     *
+     * @param convention the reference the model's decoding reproduces ({@code generation.convention});
+     *     the model's, never a request's; empty when model.json names none
+     */
+    public record Generation(int numBeams, int maxNewTokens, int minNewTokens, double repetitionPenalty, double lengthPenalty,
+            boolean earlyStopping, Optional<String> convention) {}
 
     /** A file of the model directory and the sha256 it must have. */
     public record FileRef(String file, String sha256) {}
@@ -88,11 +95,6 @@ public record ModelManifest(
                 case DECODER -> decoder;
             };
         }
-    }
-
-    /** The same model decoded under another convention, for tests that hold one model to both references. */
-    public ModelManifest withConvention(DecodingConvention other) {
-        return new ModelManifest(id, family, image, qformer, llm, prompt, generation, other, graphs);
     }
 
     /** Every file the manifest names, graphs' external data included, for presence and hash checks. */

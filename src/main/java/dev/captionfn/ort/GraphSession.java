@@ -1,7 +1,6 @@
 package dev.captionfn.ort;
 
 import dev.captionfn.modeldir.Graph;
-
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;

@@ -1,7 +1,6 @@
 package dev.captionfn.ort;
 
 import dev.captionfn.modeldir.Sha256;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;

@@ -1,8 +1,7 @@
 package dev.captionfn.ort;
 
-import dev.captionfn.modeldir.ModelManifest;
 import dev.captionfn.modeldir.GraphContract;
-
+import dev.captionfn.modeldir.ModelManifest;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;

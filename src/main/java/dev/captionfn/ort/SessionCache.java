@@ -1,12 +1,11 @@
 package dev.captionfn.ort;
 
-import dev.captionfn.modeldir.Graph;
-import dev.captionfn.modeldir.ModelFiles;
-import dev.captionfn.modeldir.Sha256;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.captionfn.modeldir.Graph;
+import dev.captionfn.modeldir.ModelFiles;
+import dev.captionfn.modeldir.Sha256;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;

@@ -1,16 +1,15 @@
 package dev.captionfn.ort;
 
-import dev.captionfn.modeldir.Graph;
-import dev.captionfn.modeldir.ModelManifest;
-import dev.captionfn.modeldir.ModelFiles;
-import dev.captionfn.modeldir.ModelLoadException;
-
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtLoggingLevel;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.providers.OrtCUDAProviderOptions;
 import ai.onnxruntime.providers.OrtTensorRTProviderOptions;
+import dev.captionfn.modeldir.Graph;
+import dev.captionfn.modeldir.ModelFiles;
+import dev.captionfn.modeldir.ModelLoadException;
+import dev.captionfn.modeldir.ModelManifest;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

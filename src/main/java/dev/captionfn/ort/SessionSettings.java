@@ -36,24 +36,6 @@ public record SessionSettings(
         }
     }
 
-    /** CPU only, no cache: the tests' and the bare benchmark's sessions. */
-    public static SessionSettings cpu(int intraOpThreads, int interOpThreads) {
-        return new SessionSettings(List.of(ExecutionProvider.CPU), intraOpThreads, interOpThreads, Cuda.defaults(),
-                TensorRt.defaults(), Optional.empty(), ShapeLimits.defaults());
-    }
-
-    public static SessionSettings defaults() {
-        return cpu(0, 0);
-    }
-
-    public SessionSettings withProviders(List<ExecutionProvider> providers) {
-        return new SessionSettings(providers, intraOpThreads, interOpThreads, cuda, tensorrt, cacheDir, shapes);
-    }
-
-    public SessionSettings withCacheDir(Path dir) {
-        return new SessionSettings(providers, intraOpThreads, interOpThreads, cuda, tensorrt, Optional.of(dir), shapes);
-    }
-
     /**
      * The CUDA provider's options (TensorRT runs on the same device).
      *
@@ -67,10 +49,6 @@ public record SessionSettings(
             if (memoryLimitBytes < 0) {
                 throw new IllegalArgumentException("cuda memory-limit cannot be negative");
             }
-        }
-
-        public static Cuda defaults() {
-            return new Cuda(0, 0, CudnnConvAlgoSearch.EXHAUSTIVE);
         }
     }
 
@@ -92,10 +70,6 @@ public record SessionSettings(
                 throw new IllegalArgumentException("tensorrt builder-optimization-level is 0 to 5, not " + builderOptimizationLevel);
             }
         }
-
-        public static TensorRt defaults() {
-            return new TensorRt(false, true, 0, 3);
-        }
     }
 
     /**
@@ -110,11 +84,6 @@ public record SessionSettings(
             if (maxRows < 1 || maxPromptTokens < 1 || maxNewTokens < 1) {
                 throw new IllegalArgumentException("shape limits must be positive: " + maxRows + ", " + maxPromptTokens + ", " + maxNewTokens);
             }
-        }
-
-        /** The server's defaults: 40 rows, a 1000-character prompt (3 UTF-8 bytes a char) plus BOS, 64 new tokens. */
-        public static ShapeLimits defaults() {
-            return new ShapeLimits(40, 3001, 64);
         }
     }
 }

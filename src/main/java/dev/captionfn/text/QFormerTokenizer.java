@@ -1,7 +1,6 @@
 package dev.captionfn.text;
 
 import ai.djl.huggingface.tokenizers.Encoding;
-
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;

@@ -1,11 +1,6 @@
 package dev.captionfn.batch;
 
-import dev.captionfn.model.BatchControl;
-import dev.captionfn.model.ModelRunException;
-
-import dev.captionfn.ort.SessionSettings;
-import dev.captionfn.model.LoadedModel;
-import dev.captionfn.model.VisionLanguageModel;
+import dev.captionfn.caption.Settings;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -16,6 +11,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.image.ImageDecoder;
+import dev.captionfn.model.BatchControl;
+import dev.captionfn.model.LoadedModel;
+import dev.captionfn.model.ModelRunException;
+import dev.captionfn.model.VisionLanguageModel;
+import dev.captionfn.testing.TestConfig;
 import dev.captionfn.testing.TinyReference;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,13 +40,13 @@ class MicroBatcherTest {
 
     @BeforeAll
     static void load() {
-        model = LoadedModel.load(TinyReference.MODEL_DIR, SessionSettings.cpu(1, 1));
+        model = TestConfig.load(TinyReference.MODEL_DIR);
         cases = TinyReference.cases().subList(0, 8);
-        GenerationOptions beam = model.manifest().generation();
+        GenerationOptions beam = model.decoding().defaults();
         inputs = new ArrayList<>();
         for (TinyReference.Case c : cases) {
             var image = new ImageDecoder().decode(TinyReference.bytes(c.resource()), 1_000_000);
-            inputs.add(new VisionLanguageModel.Input(model.preprocessor().toPixelValues(image), c.qformerIds(), c.promptIds(), beam));
+            inputs.add(new VisionLanguageModel.Input(model.processor().imagePreprocessor().toPixelValues(image), c.qformerIds(), c.promptIds(), beam));
         }
     }
 

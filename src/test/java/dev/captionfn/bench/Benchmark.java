@@ -5,10 +5,11 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.captionfn.image.ImageDecoder;
 import dev.captionfn.model.BareModelLoop;
 import dev.captionfn.model.LoadedModel;
-import dev.captionfn.ort.SessionSettings;
 import dev.captionfn.model.VisionLanguageModel;
+import dev.captionfn.ort.SessionSettings;
 import dev.captionfn.testing.AppProcess;
 import dev.captionfn.testing.ImageServer;
+import dev.captionfn.testing.TestConfig;
 import dev.captionfn.testing.TinyReference;
 import java.io.IOException;
 import java.io.InputStream;
@@ -74,7 +75,7 @@ public final class Benchmark {
     private final Path out = Path.of(System.getProperty("bench.out", "target/benchmark.json"));
     /** ONNX Runtime threads per operator for the bare model and the application alike; 0 = one per core. */
     private final int intraOpThreads = Integer.getInteger("bench.intra-op-threads", 0);
-    private final SessionSettings sessions = SessionSettings.cpu(intraOpThreads, 0);
+    private final SessionSettings sessions = TestConfig.cpuSessions(intraOpThreads, 0);
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -174,15 +175,15 @@ public final class Benchmark {
     }
 
     private Map<String, Object> bareModel() throws Exception {
-        try (LoadedModel model = LoadedModel.load(MODEL, sessions)) {
+        try (LoadedModel model = TestConfig.load(MODEL, sessions)) {
             ImageDecoder decoder = new ImageDecoder();
             String prompt = model.manifest().prompt();
             List<VisionLanguageModel.Input> inputs = new ArrayList<>();
             for (int i = 0; i < IMAGES; i++) {
                 var image = decoder.decode(TinyReference.bytes("tiny-reference/scene-%02d.png".formatted(i)), 40_000_000);
-                inputs.add(new VisionLanguageModel.Input(model.preprocessor().toPixelValues(image),
-                        model.qformerTokenizer().encode(List.of(prompt)).idsOf(0), model.llmTokenizer().encodePrompt(prompt),
-                        model.manifest().generation()));
+                inputs.add(new VisionLanguageModel.Input(model.processor().imagePreprocessor().toPixelValues(image),
+                        model.processor().qformerTokenizer().encodeOne(prompt), model.processor().llmTokenizer().encodePrompt(prompt),
+                        model.decoding().defaults()));
             }
             try (BareModelLoop loop = BareModelLoop.prepare(model, sessions, inputs)) {
                 long warmUntil = System.nanoTime() + Duration.ofSeconds(warmUpSeconds).toNanos();
@@ -204,7 +205,7 @@ public final class Benchmark {
                 bare.put("captions", n);
                 bare.put("msPerCaption", round(elapsedMs / n, 3));
                 bare.put("p50Ms", percentileMs(Arrays.copyOf(each, n), 50));
-                bare.put("beams", model.manifest().generation().numBeams());
+                bare.put("beams", model.decoding().defaults().numBeams());
                 bare.put("meanDecoderStepsAfterPrefill",
                         round(loop.traces().stream().mapToInt(t -> t.rowsPerStep().length).average().orElse(0), 2));
                 bare.put("intraOpThreads", intraOpThreads == 0 ? "one per core (ONNX Runtime's default), as the application" : intraOpThreads);
@@ -223,13 +224,13 @@ public final class Benchmark {
     private double searchPath(LoadedModel model, List<VisionLanguageModel.Input> inputs) {
         long warmUntil = System.nanoTime() + Duration.ofSeconds(warmUpSeconds).toNanos();
         for (int i = 0; System.nanoTime() < warmUntil || i < inputs.size(); i++) {
-            model.model().generate(List.of(inputs.get(i % inputs.size())));
+            TestConfig.generate(model.model(), List.of(inputs.get(i % inputs.size())));
         }
         int n = 0;
         long start = System.nanoTime();
         long until = start + Duration.ofSeconds(seconds).toNanos();
         while (System.nanoTime() < until || n % inputs.size() != 0) {
-            model.model().generate(List.of(inputs.get(n++ % inputs.size())));
+            TestConfig.generate(model.model(), List.of(inputs.get(n++ % inputs.size())));
         }
         return round((System.nanoTime() - start) / 1e6 / n, 3);
     }

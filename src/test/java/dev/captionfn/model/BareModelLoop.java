@@ -1,13 +1,5 @@
 package dev.captionfn.model;
 
-import dev.captionfn.modeldir.GraphContract;
-import dev.captionfn.ort.SessionFactory;
-import dev.captionfn.ort.ProfileShapes;
-import dev.captionfn.modeldir.Graph;
-
-import dev.captionfn.modeldir.ModelManifest;
-import dev.captionfn.ort.SessionSettings;
-
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
@@ -15,6 +7,12 @@ import ai.onnxruntime.OrtSession;
 import dev.captionfn.generate.DecoderState;
 import dev.captionfn.generate.Generator;
 import dev.captionfn.generate.TokenSpace;
+import dev.captionfn.modeldir.Graph;
+import dev.captionfn.modeldir.GraphContract;
+import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.ort.ProfileShapes;
+import dev.captionfn.ort.SessionFactory;
+import dev.captionfn.ort.SessionSettings;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.nio.file.Path;
@@ -61,7 +59,9 @@ public final class BareModelLoop implements AutoCloseable {
      */
     public static BareModelLoop prepare(LoadedModel model, SessionSettings settings, List<VisionLanguageModel.Input> inputs)
             throws OrtException {
-        OnnxGraphs graphs = OnnxGraphs.load(model.dir(), model.manifest(), settings);
+        // sessions for requests of no particular shape: the trace's own
+        OnnxGraphs graphs = OnnxGraphs.load(model.dir(), model.manifest(), settings,
+                new ProfileShapes.DefaultRequest(model.manifest().qformer().maxLength(), 1));
         BareModelLoop loop = new BareModelLoop(graphs, model.dir(), model.manifest(), settings);
         for (VisionLanguageModel.Input input : inputs) {
             loop.captions.add(loop.new PreparedCaption(input, trace(graphs, model, input)));
@@ -102,7 +102,7 @@ public final class BareModelLoop implements AutoCloseable {
                 };
                 TokenSpace space = new TokenSpace(m.llm().eosIds().stream().mapToLong(Long::longValue).toArray(),
                         m.llm().vocabSize(), state.width());
-                Generator.run(recording, List.of(VisionLanguageModel.search(m, input, space)));
+                Generator.run(recording, List.of(model.model().search(input, space)));
             }
             return new Trace(input.promptIds().length, rows.stream().mapToInt(Integer::intValue).toArray());
         }

@@ -1,8 +1,5 @@
 package dev.captionfn.model;
 
-import dev.captionfn.modeldir.ModelManifest;
-import dev.captionfn.ort.SessionSettings;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.captionfn.generate.GenerationOptions;
+import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.testing.TestConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,7 +33,7 @@ class ExportedGraphsParityTest {
 
     @BeforeAll
     static void load() throws IOException {
-        model = LoadedModel.load(DIR, SessionSettings.cpu(1, 1));
+        model = TestConfig.load(DIR);
         cases = new ArrayList<>();
         for (JsonNode c : new ObjectMapper().readTree(DIR.resolve("reference.json").toFile()).get("cases")) {
             float[] pixels = new float[c.get("pixel_values").size()];
@@ -75,13 +74,13 @@ class ExportedGraphsParityTest {
     @Test
     void greedyDecodingReproducesPyTorchTokensOneRequestAtATime() {
         for (Case c : cases) {
-            assertArrayEquals(c.greedyIds(), model.model().generate(List.of(input(c))).tokens().get(0));
+            assertArrayEquals(c.greedyIds(), TestConfig.generate(model.model(), List.of(input(c))).tokens().get(0));
         }
     }
 
     @Test
     void aLeftPaddedBatchGivesEachRequestItsPyTorchTokens() {
-        List<long[]> got = model.model().generate(cases.stream().map(ExportedGraphsParityTest::input).toList()).tokens();
+        List<long[]> got = TestConfig.generate(model.model(), cases.stream().map(ExportedGraphsParityTest::input).toList()).tokens();
         for (int i = 0; i < cases.size(); i++) {
             assertArrayEquals(cases.get(i).greedyIds(), got.get(i), "case " + i);
         }

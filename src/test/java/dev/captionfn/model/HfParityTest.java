@@ -1,9 +1,5 @@
 package dev.captionfn.model;
 
-import dev.captionfn.modeldir.ModelManifest;
-import dev.captionfn.modeldir.ManifestReader;
-import dev.captionfn.ort.SessionSettings;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -12,13 +8,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.captionfn.generate.DecodingConvention;
 import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.image.ImageDecoder;
+import dev.captionfn.modeldir.ManifestReader;
+import dev.captionfn.modeldir.ModelManifest;
 import dev.captionfn.testing.HfReference;
+import dev.captionfn.testing.TestConfig;
 import dev.captionfn.testing.TinyReference;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
@@ -61,22 +61,31 @@ class HfParityTest {
     private static Loaded loaded(HfReference.Location location, DecodingConvention convention) {
         return MODELS.computeIfAbsent(location.name() + "/" + convention.id(), key -> {
             HfReference reference = reference(location);
-            ModelManifest manifest = ManifestReader.read(reference.modelDir()).withConvention(convention);
-            LoadedModel model = LoadedModel.load(reference.modelDir(), manifest, SessionSettings.cpu(1, 1));
+            ModelManifest manifest = withConvention(ManifestReader.read(reference.modelDir()), convention);
+            LoadedModel model = LoadedModel.load(reference.modelDir(), manifest, TestConfig.cpuSessions(1, 1));
             List<float[]> pixels = new ArrayList<>();
             for (HfReference.Case c : reference.cases()) {
                 var image = new ImageDecoder().decode(TinyReference.bytes(c.image()), 100_000_000);
-                pixels.add(model.preprocessor().toPixelValues(image));
+                pixels.add(model.processor().imagePreprocessor().toPixelValues(image));
             }
             return new Loaded(reference, model, pixels);
         });
     }
 
+    /** The same model decoded under another convention, to hold one model to both references. */
+    private static ModelManifest withConvention(ModelManifest m, DecodingConvention convention) {
+        var g = m.generation();
+        return new ModelManifest(m.id(), m.family(), m.image(), m.qformer(), m.llm(), m.prompt(),
+                new ModelManifest.Generation(g.numBeams(), g.maxNewTokens(), g.minNewTokens(), g.repetitionPenalty(),
+                        g.lengthPenalty(), g.earlyStopping(), Optional.of(convention.id())),
+                m.graphs());
+    }
+
     /** One case's request as the server builds it, with the fixture's own options. */
     private static VisionLanguageModel.Input input(Loaded m, int i, GenerationOptions options) {
         HfReference.Case c = m.reference().cases().get(i);
-        long[] qformerIds = m.model().qformerTokenizer().encode(List.of(c.instruction())).idsOf(0);
-        long[] promptIds = m.model().llmTokenizer().encodePrompt(c.instruction());
+        long[] qformerIds = m.model().processor().qformerTokenizer().encodeOne(c.instruction());
+        long[] promptIds = m.model().processor().llmTokenizer().encodePrompt(c.instruction());
         return new VisionLanguageModel.Input(m.pixels().get(i), qformerIds, promptIds, options);
     }
 
@@ -86,13 +95,13 @@ class HfParityTest {
         Loaded m = loaded(location, DecodingConvention.DEFAULT);
         for (HfReference.Case c : m.reference().cases()) {
             if (c.qformerIds() != null) {
-                assertArrayEquals(c.qformerIds(), m.model().qformerTokenizer().encode(List.of(c.instruction())).idsOf(0),
+                assertArrayEquals(c.qformerIds(), m.model().processor().qformerTokenizer().encodeOne(c.instruction()),
                         location + ": Q-Former ids of " + c);
             } else {
                 assertFalse(m.model().manifest().family().qformerReadsInstruction(),
                         location + ": the fixture has no Q-Former ids, but the family's Q-Former reads the instruction");
             }
-            assertArrayEquals(c.promptIds(), m.model().llmTokenizer().encodePrompt(c.instruction()),
+            assertArrayEquals(c.promptIds(), m.model().processor().llmTokenizer().encodePrompt(c.instruction()),
                     location + ": LLM prompt ids of " + c);
         }
     }
@@ -106,12 +115,12 @@ class HfParityTest {
         for (int i = 0; i < reference.cases().size(); i++) {
             HfReference.Case c = reference.cases().get(i);
             HfReference.Decoded expected = c.under(convention);
-            long[] greedy = m.model().model().generate(List.of(input(m, i, reference.greedy()))).tokens().get(0);
+            long[] greedy = TestConfig.generate(m.model().model(), List.of(input(m, i, reference.greedy()))).tokens().get(0);
             assertArrayEquals(expected.greedyIds(), greedy, location + ", " + convention.id() + ", greedy: " + c);
-            assertEquals(expected.greedyText(), m.model().llmTokenizer().decode(greedy), location + ": greedy text of " + c);
-            long[] beam = m.model().model().generate(List.of(input(m, i, reference.beam()))).tokens().get(0);
+            assertEquals(expected.greedyText(), m.model().processor().llmTokenizer().decode(greedy), location + ": greedy text of " + c);
+            long[] beam = TestConfig.generate(m.model().model(), List.of(input(m, i, reference.beam()))).tokens().get(0);
             assertArrayEquals(expected.beamIds(), beam, location + ", " + convention.id() + ", beam: " + c);
-            assertEquals(expected.beamText(), m.model().llmTokenizer().decode(beam), location + ": beam text of " + c);
+            assertEquals(expected.beamText(), m.model().processor().llmTokenizer().decode(beam), location + ": beam text of " + c);
         }
     }
 
@@ -137,7 +146,7 @@ class HfParityTest {
         for (int size : new int[] {2, 7, inputs.size()}) {
             for (int from = 0; from < inputs.size(); from += size) {
                 int to = Math.min(inputs.size(), from + size);
-                List<long[]> got = m.model().model().generate(inputs.subList(from, to)).tokens();
+                List<long[]> got = TestConfig.generate(m.model().model(), inputs.subList(from, to)).tokens();
                 for (int i = from; i < to; i++) {
                     assertArrayEquals(expected.get(i), got.get(i - from), location + ", " + convention.id()
                             + ", batch of " + size + ", row " + (i - from) + ", " + names.get(i));

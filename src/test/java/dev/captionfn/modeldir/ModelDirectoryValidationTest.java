@@ -1,10 +1,5 @@
 package dev.captionfn.modeldir;
 
-import dev.captionfn.model.VisionLanguageModel;
-
-import dev.captionfn.ort.SessionSettings;
-import dev.captionfn.model.LoadedModel;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -16,6 +11,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.captionfn.generate.DecodingConvention;
 import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.image.ImageDecoder;
+import dev.captionfn.model.Decoding;
+import dev.captionfn.model.LoadedModel;
+import dev.captionfn.model.VisionLanguageModel;
+import dev.captionfn.testing.TestConfig;
 import dev.captionfn.testing.TinyReference;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -66,7 +65,7 @@ class ModelDirectoryValidationTest {
 
     private static String failure(Path model) {
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> {
-            try (LoadedModel m = LoadedModel.load(model, SessionSettings.cpu(1, 1))) {
+            try (LoadedModel m = TestConfig.load(model)) {
                 // loading is the test
             }
         });
@@ -81,7 +80,7 @@ class ModelDirectoryValidationTest {
 
     @Test
     void theTinyModelLoads() throws IOException {
-        try (LoadedModel m = LoadedModel.load(copyOfTinyModel(), SessionSettings.cpu(1, 1))) {
+        try (LoadedModel m = TestConfig.load(copyOfTinyModel())) {
             assertTrue(m.manifest().id().startsWith("captionfn-tiny"));
         }
     }
@@ -155,7 +154,7 @@ class ModelDirectoryValidationTest {
             ((ObjectNode) m.get("llm")).remove("image_token_id");
         });
         ModelManifest manifest = ManifestReader.read(model);
-        assertEquals(DecodingConvention.LAVIS, manifest.convention());
+        assertEquals(DecodingConvention.LAVIS, Decoding.of(model, manifest).convention());
         assertEquals(OptionalLong.empty(), manifest.llm().imageTokenId());
     }
 
@@ -166,10 +165,10 @@ class ModelDirectoryValidationTest {
             ((ObjectNode) m.get("llm")).put("image_token_id", 45);
         });
         ModelManifest manifest = ManifestReader.read(model);
-        assertEquals(DecodingConvention.TRANSFORMERS, manifest.convention());
+        assertEquals(DecodingConvention.TRANSFORMERS, Decoding.of(model, manifest).convention());
         assertEquals(OptionalLong.of(45), manifest.llm().imageTokenId());
-        try (LoadedModel m = LoadedModel.load(model, SessionSettings.cpu(1, 1))) {
-            assertEquals(DecodingConvention.TRANSFORMERS, m.model().manifest().convention());
+        try (LoadedModel m = TestConfig.load(model)) {
+            assertEquals(DecodingConvention.TRANSFORMERS, m.decoding().convention());
         }
     }
 
@@ -186,9 +185,9 @@ class ModelDirectoryValidationTest {
     }
 
     @Test
-    void aConventionThatIsNotAStringIsRefusedWithTheAllowedOnes() throws IOException {
+    void aConventionThatIsNotAStringIsRefusedPointingToTheList() throws IOException {
         Path model = withManifest(m -> ((ObjectNode) m.get("generation")).put("convention", 2));
-        assertMentions(failure(model), "model.json", "generation.convention must be a string", "lavis, transformers");
+        assertMentions(failure(model), "model.json", "generation.convention must be a string", "models/README.md", "not 2");
     }
 
     @Test
@@ -224,21 +223,21 @@ class ModelDirectoryValidationTest {
     @Test
     void aGraphSplitIntoExternalDataLoadsAndCaptionsAsTheSingleFileGraphDoes() throws IOException {
         Path model = withExternalDataDecoder("decoder.onnx.data");
-        try (LoadedModel m = LoadedModel.load(model, SessionSettings.cpu(1, 1))) {
+        try (LoadedModel m = TestConfig.load(model)) {
             assertEquals(List.of(new ModelManifest.FileRef("decoder.onnx.data",
                     Sha256.of(model.resolve("decoder.onnx.data")))), m.manifest().graphs().decoder().data());
             assertTrue(m.manifest().files().contains(m.manifest().graphs().decoder().data().get(0)),
                     "files() must list the external data for the checks and the embedded copy");
             TinyReference.Case c = TinyReference.cases().get(0);
-            GenerationOptions beam = m.manifest().generation();
+            GenerationOptions beam = m.decoding().defaults();
             GenerationOptions greedy = new GenerationOptions(1, beam.maxNewTokens(), beam.minNewTokens(),
                     beam.repetitionPenalty(), beam.lengthPenalty(), beam.earlyStopping());
             var image = new ImageDecoder().decode(TinyReference.bytes(c.resource()), 1_000_000);
-            var input = new VisionLanguageModel.Input(m.preprocessor().toPixelValues(image), c.qformerIds(),
+            var input = new VisionLanguageModel.Input(m.processor().imagePreprocessor().toPixelValues(image), c.qformerIds(),
                     c.promptIds(), greedy);
-            long[] got = m.model().generate(List.of(input)).tokens().get(0);
+            long[] got = TestConfig.generate(m.model(), List.of(input)).tokens().get(0);
             assertArrayEquals(c.greedyIds(), got, c.resource() + " " + c.instruction());
-            assertEquals(c.greedyText(), m.llmTokenizer().decode(got));
+            assertEquals(c.greedyText(), m.processor().llmTokenizer().decode(got));
         }
     }
 

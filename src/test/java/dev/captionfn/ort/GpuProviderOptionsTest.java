@@ -1,8 +1,5 @@
 package dev.captionfn.ort;
 
-import dev.captionfn.modeldir.ModelManifest;
-import dev.captionfn.modeldir.ManifestReader;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -10,6 +7,10 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtProvider;
 import ai.onnxruntime.providers.OrtTensorRTProviderOptions;
+import dev.captionfn.caption.Settings;
+import dev.captionfn.modeldir.ManifestReader;
+import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.testing.TestConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -29,7 +30,7 @@ class GpuProviderOptionsTest {
         ModelManifest tiny = ManifestReader.read(Path.of("models", "tiny", "model"));
         var cuda = new SessionSettings.Cuda(0, 0, CudnnConvAlgoSearch.EXHAUSTIVE);
         var trt = new SessionSettings.TensorRt(true, true, 1L << 30, 4);
-        ProfileShapes profile = ProfileShapes.decoder(tiny, SessionSettings.ShapeLimits.defaults(),
+        ProfileShapes profile = ProfileShapes.decoder(tiny, Settings.sessions(TestConfig.defaults()).shapes(),
                 new ProfileShapes.DefaultRequest(11, 10));
         Map<String, String> configured = ProviderOptions.tensorrt(cuda, trt, profile, Path.of("/cache/m/decoder-tensorrt"), "m");
         try (OrtTensorRTProviderOptions options = SessionFactory.tensorRtOptions(0, configured)) {

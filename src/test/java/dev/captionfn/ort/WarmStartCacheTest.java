@@ -1,17 +1,5 @@
 package dev.captionfn.ort;
 
-import dev.captionfn.modeldir.ModelManifest;
-import dev.captionfn.modeldir.ManifestReader;
-import dev.captionfn.modeldir.ModelLoadException;
-import dev.captionfn.modeldir.Sha256;
-
-import dev.captionfn.modeldir.Graph;
-
-import dev.captionfn.modeldir.ModelFiles;
-import dev.captionfn.model.LoadedModel;
-import dev.captionfn.model.OnnxGraphs;
-import dev.captionfn.model.VisionLanguageModel;
-
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -21,6 +9,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.image.ImageDecoder;
+import dev.captionfn.model.LoadedModel;
+import dev.captionfn.model.VisionLanguageModel;
+import dev.captionfn.modeldir.Graph;
+import dev.captionfn.modeldir.ManifestReader;
+import dev.captionfn.modeldir.ModelFiles;
+import dev.captionfn.modeldir.ModelLoadException;
+import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.modeldir.Sha256;
+import dev.captionfn.testing.TestConfig;
 import dev.captionfn.testing.TinyReference;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -54,7 +51,7 @@ class WarmStartCacheTest {
     Path tmp;
 
     private SessionSettings cachedIn(Path cache) {
-        return SessionSettings.cpu(1, 1).withCacheDir(cache);
+        return TestConfig.cpuSessionsCachedIn(cache);
     }
 
     private static Map<Graph, GraphSession.CacheUse> cacheUse(LoadedModel m) {
@@ -66,7 +63,7 @@ class WarmStartCacheTest {
     }
 
     private Map<Graph, GraphSession.CacheUse> load(Path model, Path cache, List<String> warnings) {
-        try (LoadedModel m = LoadedModel.load(model, cachedIn(cache))) {
+        try (LoadedModel m = TestConfig.load(model, cachedIn(cache))) {
             warnings.addAll(m.model().warnings());
             m.model().sessions().forEach(s -> assertEquals(ExecutionProvider.CPU, s.provider()));
             return cacheUse(m);
@@ -121,15 +118,15 @@ class WarmStartCacheTest {
     void theGraphsLoadedFromTheCacheCaptionAsTheReference() {
         Path cache = tmp.resolve("cache");
         load(TinyReference.MODEL_DIR, cache, new ArrayList<>());
-        try (LoadedModel m = LoadedModel.load(TinyReference.MODEL_DIR, cachedIn(cache))) {
+        try (LoadedModel m = TestConfig.load(TinyReference.MODEL_DIR, cachedIn(cache))) {
             assertEquals(all(GraphSession.CacheUse.HIT), cacheUse(m));
-            GenerationOptions beam = m.manifest().generation();
+            GenerationOptions beam = m.decoding().defaults();
             GenerationOptions greedy = new GenerationOptions(1, beam.maxNewTokens(), beam.minNewTokens(),
                     beam.repetitionPenalty(), beam.lengthPenalty(), beam.earlyStopping());
             for (TinyReference.Case c : TinyReference.cases()) {
                 var image = new ImageDecoder().decode(TinyReference.bytes(c.resource()), 1_000_000);
-                float[] pixels = m.preprocessor().toPixelValues(image);
-                List<long[]> got = m.model().generate(List.of(
+                float[] pixels = m.processor().imagePreprocessor().toPixelValues(image);
+                List<long[]> got = TestConfig.generate(m.model(), List.of(
                         new VisionLanguageModel.Input(pixels, c.qformerIds(), c.promptIds(), beam),
                         new VisionLanguageModel.Input(pixels, c.qformerIds(), c.promptIds(), greedy))).tokens();
                 assertArrayEquals(c.beamIds(), got.get(0), "beam, " + c.resource());
@@ -291,7 +288,7 @@ class WarmStartCacheTest {
     }
 
     private long sessionMillis(Path cache, GraphSession.CacheUse expected) {
-        try (LoadedModel m = LoadedModel.load(TinyReference.MODEL_DIR, cachedIn(cache))) {
+        try (LoadedModel m = TestConfig.load(TinyReference.MODEL_DIR, cachedIn(cache))) {
             assertEquals(all(expected), cacheUse(m));
             return m.model().sessions().stream().mapToLong(GraphSession::millis).sum();
         }

@@ -1,7 +1,8 @@
 package dev.captionfn.testing;
 
+import dev.captionfn.generate.DecodingConvention;
+import dev.captionfn.model.Decoding;
 import dev.captionfn.modeldir.ManifestReader;
-import dev.captionfn.modeldir.ModelManifest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -57,12 +58,12 @@ public final class TinyReference {
 
     /** Every case of the default model's reference ({@link HfReference}), with the ids of the model's own convention. */
     public static List<Case> cases() {
-        ModelManifest manifest = ManifestReader.read(MODEL_DIR);
+        DecodingConvention convention = Decoding.of(MODEL_DIR, ManifestReader.read(MODEL_DIR)).convention();
         HfReference.Location location = HfReference.FIXTURES.stream()
                 .filter(l -> l.modelDir().equals(MODEL_DIR)).findFirst().orElseThrow();
         List<Case> cases = new ArrayList<>();
         for (HfReference.Case c : HfReference.read(location).cases()) {
-            HfReference.Decoded d = c.under(manifest.convention());
+            HfReference.Decoded d = c.under(convention);
             cases.add(new Case(c.image(), c.instruction(), c.expected(), c.qformerIds(), c.promptIds(),
                     d.greedyIds(), d.greedyText(), d.beamIds(), d.beamText()));
         }

@@ -1,25 +1,18 @@
-package dev.captionfn.config;
+package dev.captionfn.caption;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.captionfn.ort.ExecutionProvider;
 import dev.captionfn.modeldir.ManifestReader;
 import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.ort.ExecutionProvider;
 import dev.captionfn.ort.ProfileShapes;
 import dev.captionfn.ort.ProviderOptions;
 import dev.captionfn.ort.SessionSettings;
+import dev.captionfn.testing.TestConfig;
 import dev.captionfn.testing.TinyReference;
-import io.quarkus.runtime.configuration.DurationConverter;
-import io.quarkus.runtime.configuration.MemorySize;
-import io.quarkus.runtime.configuration.MemorySizeConverter;
-import io.smallrye.config.PropertiesConfigSource;
-import io.smallrye.config.SmallRyeConfig;
-import io.smallrye.config.SmallRyeConfigBuilder;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,23 +29,7 @@ class ProviderOptionsFromConfigurationTest {
     private static final ProfileShapes.DefaultRequest TYPICAL = new ProfileShapes.DefaultRequest(11, 10);
 
     private static SessionSettings settings(Map<String, String> properties) {
-        Map<String, String> all = new HashMap<>(Map.of(
-                // the Kafka channels' keys have their defaults in application.properties, not in the mapping
-                "captionfn.kafka.enabled", "false",
-                "captionfn.kafka.request-topic", "r",
-                "captionfn.kafka.result-topic", "c",
-                "captionfn.kafka.group-id", "g",
-                "captionfn.kafka.concurrency", "1",
-                "captionfn.kafka.max-poll-records", "1"));
-        all.putAll(properties);
-        SmallRyeConfig config = new SmallRyeConfigBuilder()
-                .withMapping(CaptionfnConfig.class)
-                // Quarkus's converters, as the application has them
-                .withConverter(MemorySize.class, 100, new MemorySizeConverter())
-                .withConverter(Duration.class, 100, new DurationConverter())
-                .withSources(new PropertiesConfigSource(all, "test", 500))
-                .build();
-        return Sessions.settings(config.getConfigMapping(CaptionfnConfig.class));
+        return Settings.sessions(TestConfig.of(properties));
     }
 
     @Test

@@ -1,0 +1,78 @@
+package dev.captionfn.caption;
+
+import dev.captionfn.batch.MicroBatcher;
+import dev.captionfn.config.CaptionfnConfig;
+import dev.captionfn.ort.SessionSettings;
+import io.quarkus.runtime.configuration.MemorySize;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.util.Optional;
+
+/**
+ * The one boundary between configuration and code: {@link CaptionfnConfig} becomes the records each
+ * stage takes (session settings, batch settings, fetch limits, request limits), so that no stage
+ * below reads configuration and each can be built and tested without Quarkus. Tests build their
+ * defaults through the same methods, from the mapping's own {@code @WithDefault} values.
+ */
+@Singleton
+public class Settings {
+
+    /** How the model's sessions are made: providers, threads, CUDA and TensorRT options, cache, shape bounds. */
+    public static SessionSettings sessions(CaptionfnConfig config) {
+        var m = config.model();
+        var cuda = config.cuda();
+        var trt = config.tensorrt();
+        var limits = config.limits();
+        return new SessionSettings(
+                config.executionProviders(),
+                m.intraOpThreads(),
+                m.interOpThreads(),
+                new SessionSettings.Cuda(cuda.deviceId(), bytes(cuda.memoryLimit()), cuda.cudnnConvAlgoSearch()),
+                new SessionSettings.TensorRt(trt.fp16(), trt.layerNormFp32Fallback(), bytes(trt.maxWorkspaceSize()),
+                        trt.builderOptimizationLevel()),
+                config.cache().dir(),
+                new SessionSettings.ShapeLimits(config.batch().maxRows(), maxPromptTokens(limits.maxPromptChars()), limits.maxNewTokens()));
+    }
+
+    /** How requests that arrive together are batched. */
+    public static MicroBatcher.Settings batch(CaptionfnConfig config) {
+        return new MicroBatcher.Settings(config.batch().maxRows(), config.batch().maxWait());
+    }
+
+    /** What one request may ask for and cost. */
+    public static RequestLimits requests(CaptionfnConfig config) {
+        var l = config.limits();
+        return new RequestLimits(l.maxBeams(), l.maxNewTokens(), l.maxPromptChars(), l.maxPixels(), l.maxInFlight(), l.deadline());
+    }
+
+    /**
+     * The most tokens a prompt of this many chars can become, BOS included: every BPE or
+     * SentencePiece token covers at least one UTF-8 byte, and a Java char is at most 3 bytes.
+     * TensorRT refuses shapes past its profile, so the bound must hold for any prompt, not a typical one.
+     */
+    static int maxPromptTokens(int maxPromptChars) {
+        return 3 * maxPromptChars + 1;
+    }
+
+    private static long bytes(Optional<MemorySize> size) {
+        return size.map(MemorySize::asLongValue).orElse(0L);
+    }
+
+    @Produces
+    @Singleton
+    SessionSettings sessionSettings(CaptionfnConfig config) {
+        return sessions(config);
+    }
+
+    @Produces
+    @Singleton
+    MicroBatcher.Settings batchSettings(CaptionfnConfig config) {
+        return batch(config);
+    }
+
+    @Produces
+    @Singleton
+    RequestLimits requestLimits(CaptionfnConfig config) {
+        return requests(config);
+    }
+}
