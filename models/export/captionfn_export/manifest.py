@@ -1,7 +1,10 @@
 """model.json: what it holds, the family defaults it records, and the sha256 of every file.
 
 Standard library only, so that CI tests it without torch or transformers. The layout is the one
-models/README.md documents and dev.captionfn.model.ManifestReader reads.
+models/README.md documents and dev.captionfn.modeldir.ManifestReader reads. This module is the one
+writer of model.json: export_model.py writes every model directory through write(), the embedded
+default model's too (models/tiny/make_tiny_model.py runs export_model.py on its checkpoint), and
+so does tests/make_standin_fixture.py.
 """
 import dataclasses
 import hashlib
@@ -12,6 +15,8 @@ from typing import Optional
 
 from . import progress
 
+# The layout version written as model.json's "format"; the server refuses any other (and none).
+# It must equal ManifestReader.FORMAT in Java, which tests/test_manifest.py checks.
 FORMAT = 1
 FILE_NAME = "model.json"
 QFORMER_TOKENIZER = "qformer/tokenizer.json"
@@ -273,13 +278,17 @@ def read(model_dir: str) -> dict:
         return json.load(f)
 
 
+def dumps(manifest: dict) -> str:
+    """model.json's text for a to_json object, exactly as write() puts it in the file."""
+    return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
+
+
 def write(spec: ModelSpec, model_dir: str, show_progress=False) -> dict:
     """Writes model_dir/model.json (after every file it names is hashed) and returns it."""
     manifest = to_json(spec, model_dir, show_progress)
     tmp = os.path.join(model_dir, FILE_NAME + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(manifest, f, indent=2, ensure_ascii=False)
-        f.write("\n")
+    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+        f.write(dumps(manifest))
     os.replace(tmp, os.path.join(model_dir, FILE_NAME))
     return manifest
 

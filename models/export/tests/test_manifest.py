@@ -3,6 +3,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import unittest
@@ -12,6 +13,16 @@ from captionfn_export.manifest import Generation, LlmSpec, ModelSpec
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 TINY = os.path.join(ROOT, "models", "tiny", "model")
+JAVA_READER = os.path.join(ROOT, "src", "main", "java", "dev", "captionfn", "modeldir", "ManifestReader.java")
+
+
+def java_reader_format():
+    """The format the server's reader accepts, from its source: the one place it is stated."""
+    with open(JAVA_READER, encoding="utf-8") as f:
+        found = re.findall(r"public static final int FORMAT = (\d+);", f.read())
+    if len(found) != 1:
+        raise AssertionError(f"{JAVA_READER}: expected one 'public static final int FORMAT = <n>;', found {found}")
+    return int(found[0])
 
 
 def committed_model_dirs():
@@ -68,6 +79,31 @@ class ModelJsonTest(unittest.TestCase):
             with self.subTest(model_dir=os.path.relpath(model_dir, ROOT)):
                 committed = manifest.read(model_dir)
                 self.assertEqual(committed, manifest.to_json(manifest.spec_from_json(committed), model_dir))
+
+    def test_every_committed_model_json_is_byte_for_byte_what_the_writer_writes(self):
+        # The embedded default model's model.json is written by export_model.py (which
+        # make_tiny_model.py runs), through manifest.write: nothing else writes one.
+        for model_dir in committed_model_dirs():
+            with self.subTest(model_dir=os.path.relpath(model_dir, ROOT)):
+                with open(os.path.join(model_dir, manifest.FILE_NAME), "rb") as f:
+                    committed = f.read()
+                spec = manifest.spec_from_json(manifest.read(model_dir))
+                self.assertEqual(committed, manifest.dumps(manifest.to_json(spec, model_dir)).encode("utf-8"))
+
+    def test_write_puts_exactly_dumps_text_in_the_file(self):
+        with ModelDir() as d:
+            written = manifest.write(tiny_spec(description="ünïcode stays as it is"), d.path)
+            with open(os.path.join(d.path, manifest.FILE_NAME), "rb") as f:
+                self.assertEqual(manifest.dumps(written).encode("utf-8"), f.read())
+            self.assertFalse(os.path.exists(os.path.join(d.path, manifest.FILE_NAME + ".tmp")))
+
+    def test_the_writer_writes_the_format_the_java_reader_reads(self):
+        self.assertEqual(java_reader_format(), manifest.FORMAT)
+        with ModelDir() as d:
+            self.assertEqual(java_reader_format(), manifest.to_json(tiny_spec(), d.path)["format"])
+        for model_dir in committed_model_dirs():
+            with self.subTest(model_dir=os.path.relpath(model_dir, ROOT)):
+                self.assertEqual(java_reader_format(), manifest.read(model_dir)["format"])
 
     def test_a_spec_round_trips_through_json(self):
         with ModelDir("decoder.onnx.data") as d:

@@ -20,6 +20,13 @@ import java.util.OptionalLong;
  */
 public final class ManifestReader {
     public static final String FILE_NAME = "model.json";
+    /**
+     * The layout of model.json this reader knows, which models/export writes as {@code "format": 1}
+     * (captionfn_export/manifest.py's FORMAT; its test_manifest.py reads this constant, so the two
+     * cannot drift). A directory of any other format, or of none, is refused before anything else
+     * in it is read: its fields may mean something else.
+     */
+    public static final int FORMAT = 1;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path file;
@@ -46,6 +53,7 @@ public final class ManifestReader {
     }
 
     private ModelManifest manifest(JsonNode root) {
+        checkFormat(root);
         String familyId = text(root, "family");
         ModelFamily family = ModelFamily.byId(familyId).orElseThrow(() -> fail(
                 "family '" + familyId + "' is not one this server runs (known: " + ModelFamily.known() + ")"));
@@ -83,6 +91,18 @@ public final class ManifestReader {
                 generation(generation),
                 new ModelManifest.Graphs(
                         graph(graphs, Graph.VISION.id()), graph(graphs, Graph.EMBED.id()), graph(graphs, Graph.DECODER.id())));
+    }
+
+    private void checkFormat(JsonNode root) {
+        JsonNode node = root.get("format");
+        if (node == null || node.isNull()) {
+            throw fail("format is missing (this server reads format " + FORMAT
+                    + ", which models/export writes as \"format\": " + FORMAT + ")");
+        }
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() != FORMAT) {
+            // toString() shows the value as the file has it: 3, 1.0 or "1" (a string)
+            throw fail("format " + node + " is not one this server reads (it reads " + FORMAT + ")");
+        }
     }
 
     private ModelManifest.Generation generation(JsonNode g) {

@@ -105,6 +105,42 @@ class ModelDirectoryValidationTest {
     }
 
     @Test
+    void aFormatThisServerDoesNotReadIsRefusedNamingTheValueAndTheOneItReads() throws IOException {
+        Path model = withManifest(m -> m.put("format", 3));
+        assertMentions(failure(model), "model.json", "format 3 is not one this server reads", "it reads 1");
+    }
+
+    @Test
+    void aFormatWrittenAsAStringIsRefusedShowingItAsTheFileHasIt() throws IOException {
+        Path model = withManifest(m -> m.put("format", "1"));
+        assertMentions(failure(model), "model.json", "format \"1\" is not one this server reads", "it reads 1");
+    }
+
+    @Test
+    void aModelJsonWithoutAFormatIsRefused() throws IOException {
+        Path model = withManifest(m -> m.remove("format"));
+        assertMentions(failure(model), "model.json", "format is missing", "this server reads format 1");
+    }
+
+    @Test
+    void theFormatIsCheckedBeforeAnyFieldItsLayoutMightMeanOtherwise() throws IOException {
+        Path model = withManifest(m -> {
+            m.put("format", 2);
+            m.put("family", "flamingo");
+            m.remove("llm");
+        });
+        String message = failure(model);
+        assertMentions(message, "format 2 is not one this server reads");
+        assertTrue(!message.contains("family") && !message.contains("llm"), message);
+    }
+
+    @Test
+    void theReaderReadsTheFormatTheCommittedModelsCarry() throws IOException {
+        assertEquals(ManifestReader.FORMAT, JSON.readTree(copyOfTinyModel().resolve("model.json").toFile())
+                .get("format").intValue());
+    }
+
+    @Test
     void anUnknownFamilyIsRefusedWithTheKnownOnes() throws IOException {
         Path model = withManifest(m -> m.put("family", "flamingo"));
         assertMentions(failure(model), "model.json", "family 'flamingo'", "instructblip, blip2");
