@@ -1,9 +1,9 @@
 /**
  * captionfn: image URL in, InstructBLIP-style caption out, through ONNX Runtime.
  *
- * <p>Packages follow the data's way: {@code fetch} (bytes from the URL), {@code image} (decode, resize,
- * normalise), {@code text} (tokenizers), {@code model} (model directory and ONNX sessions),
- * {@code generate} (greedy and beam search), {@code caption} (the one captioning service), and the
- * ways in ({@code function}).
+ * <p>One package per thing the code knows, in the data's order from {@code fetch} to the one
+ * captioning service ({@code caption}) and the ways in on top; each imports only the floors below
+ * it. The packages, one line each, and the floors are listed once, in the README's "Architecture",
+ * and enforced by {@code ArchitectureTest}.
  */
 package dev.captionfn;

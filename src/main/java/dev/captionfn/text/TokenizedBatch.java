@@ -3,14 +3,15 @@ package dev.captionfn.text;
 import java.util.Arrays;
 
 /**
- * Token ids and attention mask of a batch of texts, each a row-major {@code [batchSize, length]}
- * int64 matrix in one flat array: row {@code b}, column {@code t} sits at {@code b * length + t}.
+ * The Q-Former tokenizer's output for a batch of texts: token ids and attention mask, each a
+ * row-major {@code [batchSize, length]} int64 matrix in one flat array: row {@code b}, column
+ * {@code t} sits at {@code b * length + t}. Rows are right-padded to the longest.
  *
- * <p>Flat because that is what ONNX Runtime's Java API takes without detours:
- * {@code OnnxTensor.createTensor(env, LongBuffer.wrap(batch.ids()), batch.shape())} copies the
- * array once into native memory, where a {@code long[][]} would go through its reflective
- * multi-dimensional path first. Flat rows also make the Q-Former mask ({@code ones(32)} followed by
- * the text mask) one {@code System.arraycopy} per row.
+ * <p>Flat and int64 because that is the layout of the vision graph's Q-Former text inputs, which
+ * ONNX Runtime's Java API takes without detours: {@code OnnxTensor.createTensor(env,
+ * LongBuffer.wrap(ids), shape)} copies the array once into native memory, where a {@code long[][]}
+ * would go through its reflective multi-dimensional path first. The mask covers the text only; the
+ * Q-Former's query tokens are masked inside the vision graph, as in HF's InstructBLIP.
  *
  * <p>The arrays belong to the batch and are not copied: callers read them and must not change them.
  *
