@@ -12,7 +12,7 @@ import java.util.Arrays;
  * scores 0, -1e9, -1e9, …; those copies are kept here as logical rows that all read physical row 0,
  * which gives the same candidates without running the prompt through the decoder five times.
  */
-public final class BeamSearch implements Search {
+final class BeamSearch implements Search {
     private static final float FILLER_BEAM_SCORE = -1e9f;
 
     private final int numBeams;
@@ -30,7 +30,7 @@ public final class BeamSearch implements Search {
     private boolean done;
     private long[] result;
 
-    public BeamSearch(GenerationOptions options, TokenSpace tokens, LogitsProcessor processors, DecodingConvention convention) {
+    BeamSearch(GenerationOptions options, TokenSpace tokens, LogitsProcessor processors, DecodingConvention convention) {
         this.numBeams = options.numBeams();
         this.maxNewTokens = options.maxNewTokens();
         this.tokens = tokens;
@@ -109,11 +109,6 @@ public final class BeamSearch implements Search {
         }
         physicalRows = numBeams;
         return new Step(sources, nextTokens);
-    }
-
-    @Override
-    public boolean isDone() {
-        return done;
     }
 
     @Override

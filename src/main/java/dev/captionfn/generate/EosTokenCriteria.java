@@ -1,10 +1,10 @@
 package dev.captionfn.generate;
 
 /** Complete once the last generated token is one of the EOS ids. */
-public final class EosTokenCriteria implements StoppingCriteria {
+final class EosTokenCriteria implements StoppingCriteria {
     private final TokenSpace tokens;
 
-    public EosTokenCriteria(TokenSpace tokens) {
+    EosTokenCriteria(TokenSpace tokens) {
         this.tokens = tokens;
     }
 

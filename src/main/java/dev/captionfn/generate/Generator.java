@@ -13,11 +13,6 @@ import java.util.function.IntPredicate;
 public final class Generator {
     private Generator() {}
 
-    /** Runs every search to its end. */
-    public static List<long[]> run(DecoderState state, List<Search> searches) {
-        return run(state, searches, i -> false);
-    }
-
     /**
      * @param state prefilled with one row per search, in the order of {@code searches}
      * @param withdrawn asked before each step whether search i's caller still waits for it

@@ -4,7 +4,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /** HF's greedy search: the processors run on the raw logits (no log-softmax), then the first maximum wins. */
-public final class GreedySearch implements Search {
+final class GreedySearch implements Search {
     private final LogitsProcessor processors;
     private final List<StoppingCriteria> stopping;
     private final long[] generated;
@@ -12,7 +12,7 @@ public final class GreedySearch implements Search {
     private int length;
     private boolean done;
 
-    public GreedySearch(GenerationOptions options, TokenSpace tokens, LogitsProcessor processors) {
+    GreedySearch(GenerationOptions options, TokenSpace tokens, LogitsProcessor processors) {
         this.processors = processors;
         this.stopping = List.of(new EosTokenCriteria(tokens), new MaxNewTokensCriteria(options.maxNewTokens()));
         this.generated = new long[options.maxNewTokens()];
@@ -44,11 +44,6 @@ public final class GreedySearch implements Search {
             }
         }
         return new Step(new int[] {0}, new long[] {best});
-    }
-
-    @Override
-    public boolean isDone() {
-        return done;
     }
 
     @Override

@@ -5,9 +5,11 @@ import java.util.List;
 
 /**
  * The processors one request needs, in HF's order, each added only when its setting is not neutral
- * (a penalty of 1, a minimum nobody reaches, a head no wider than the vocabulary).
+ * (a penalty of 1, a head no wider than the vocabulary). The minimum of new tokens never is: HF's
+ * neutral minimum, 0, is one that {@link GenerationOptions} refuses, and a minimum of 1 still bans
+ * EOS as the first token.
  */
-public final class LogitsProcessorList implements LogitsProcessor {
+final class LogitsProcessorList implements LogitsProcessor {
     private final List<LogitsProcessor> processors;
 
     private LogitsProcessorList(List<LogitsProcessor> processors) {
@@ -15,21 +17,20 @@ public final class LogitsProcessorList implements LogitsProcessor {
     }
 
     /** @param penalisedPromptIds the prompt ids the repetition penalty sees besides the generated tokens */
-    public static LogitsProcessorList forOptions(GenerationOptions options, TokenSpace tokens, long[] penalisedPromptIds) {
+    static LogitsProcessorList forOptions(GenerationOptions options, TokenSpace tokens, long[] penalisedPromptIds) {
         List<LogitsProcessor> list = new ArrayList<>();
         if (options.repetitionPenalty() != 1.0) {
             list.add(new RepetitionPenaltyLogitsProcessor(options.repetitionPenalty(), penalisedPromptIds));
         }
-        if (options.minNewTokens() > 0) {
-            list.add(new MinNewTokensLogitsProcessor(options.minNewTokens(), tokens.eosIds()));
-        }
+        // always added: no valid GenerationOptions holds a minimum that bans nothing (see above)
+        list.add(new MinNewTokensLogitsProcessor(options.minNewTokens(), tokens.eosIds()));
         if (tokens.width() > tokens.vocabSize()) {
             list.add(new VocabularyMaskLogitsProcessor(tokens.vocabSize()));
         }
         return new LogitsProcessorList(list);
     }
 
-    public List<LogitsProcessor> processors() {
+    List<LogitsProcessor> processors() {
         return processors;
     }
 

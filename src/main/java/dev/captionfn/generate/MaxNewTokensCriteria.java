@@ -1,10 +1,10 @@
 package dev.captionfn.generate;
 
 /** Complete once {@code maxNewTokens} tokens are generated. */
-public final class MaxNewTokensCriteria implements StoppingCriteria {
+final class MaxNewTokensCriteria implements StoppingCriteria {
     private final int maxNewTokens;
 
-    public MaxNewTokensCriteria(int maxNewTokens) {
+    MaxNewTokensCriteria(int maxNewTokens) {
         this.maxNewTokens = maxNewTokens;
     }
 

@@ -1,11 +1,11 @@
 package dev.captionfn.generate;
 
 /** Bans every EOS token until the row holds {@code minNewTokens} generated tokens (HF's MinLength with inputs_embeds). */
-public final class MinNewTokensLogitsProcessor implements LogitsProcessor {
+final class MinNewTokensLogitsProcessor implements LogitsProcessor {
     private final int minNewTokens;
     private final long[] eosIds;
 
-    public MinNewTokensLogitsProcessor(int minNewTokens, long[] eosIds) {
+    MinNewTokensLogitsProcessor(int minNewTokens, long[] eosIds) {
         this.minNewTokens = minNewTokens;
         this.eosIds = eosIds.clone();
     }

@@ -9,7 +9,7 @@ import java.util.BitSet;
  * distinct token however often it occurred. HF's input_ids are the prompt ids it was given plus
  * the generated tokens; which prompt ids those are depends on the {@link DecodingConvention}.
  */
-public final class RepetitionPenaltyLogitsProcessor implements LogitsProcessor {
+final class RepetitionPenaltyLogitsProcessor implements LogitsProcessor {
     private final float penalty;
     private final long[] promptIds;
 
@@ -17,7 +17,7 @@ public final class RepetitionPenaltyLogitsProcessor implements LogitsProcessor {
      * @param promptIds the ids HF's input_ids held before the first generated token (none under
      *     LAVIS, whose input_ids start empty)
      */
-    public RepetitionPenaltyLogitsProcessor(double penalty, long[] promptIds) {
+    RepetitionPenaltyLogitsProcessor(double penalty, long[] promptIds) {
         this.penalty = (float) penalty;
         this.promptIds = Arrays.stream(promptIds).distinct().toArray();
     }

@@ -14,9 +14,7 @@ public interface Search {
      */
     Step step(float[] logits, int firstRow, int width);
 
-    boolean isDone();
-
-    /** The generated tokens (EOS included when one was generated); valid once done. */
+    /** The generated tokens (EOS included when one was generated); valid once {@link #rows()} is 0. */
     long[] result();
 
     /**

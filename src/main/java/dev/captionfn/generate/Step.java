@@ -13,7 +13,7 @@ public record Step(int[] sourceRows, long[] tokens) {
         }
     }
 
-    public static Step finished() {
+    static Step finished() {
         return FINISHED;
     }
 

@@ -6,10 +6,10 @@ import java.util.Arrays;
  * Bans the logit columns past the tokenizer's vocabulary. Exports often pad the LM head to a
  * multiple of 8 or 64; those columns are no token, and decoding one would fail.
  */
-public final class VocabularyMaskLogitsProcessor implements LogitsProcessor {
+final class VocabularyMaskLogitsProcessor implements LogitsProcessor {
     private final int vocabSize;
 
-    public VocabularyMaskLogitsProcessor(int vocabSize) {
+    VocabularyMaskLogitsProcessor(int vocabSize) {
         this.vocabSize = vocabSize;
     }
 

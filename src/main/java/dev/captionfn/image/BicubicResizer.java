@@ -16,7 +16,7 @@ package dev.captionfn.image;
  * kept, since Java's double and int arithmetic is IEEE and two's complement like Pillow's C on
  * x86-64 and arm64.
  */
-public final class BicubicResizer {
+final class BicubicResizer {
 
     /** 32 bits minus 8 for the result minus 2 for overflow of the negative-lobed filter. */
     static final int PRECISION_BITS = 32 - 8 - 2;
@@ -26,7 +26,7 @@ public final class BicubicResizer {
     }
 
     /** The image resized to {@code width} x {@code height}; the input itself when the size is the same. */
-    public static RgbImage resize(RgbImage image, int width, int height) {
+    static RgbImage resize(RgbImage image, int width, int height) {
         if (width <= 0 || height <= 0) {
             throw new IllegalArgumentException("target size must be positive, got " + width + "x" + height);
         }

@@ -32,41 +32,19 @@ public final class ImagePreprocessor {
         }
     }
 
-    public PreprocessSpec spec() {
-        return spec;
-    }
-
-    /** The number of floats one image takes: 3 x height x width. */
-    public int valuesPerImage() {
-        return 3 * spec.height() * spec.width();
-    }
-
-    /** A new CHW array of {@link #valuesPerImage()} floats for {@code image}. */
+    /** A new CHW array of 3 x the spec's height x width floats for {@code image}. */
     public float[] toPixelValues(RgbImage image) {
-        float[] out = new float[valuesPerImage()];
-        writePixelValues(image, out, 0);
-        return out;
-    }
-
-    /**
-     * Writes the CHW values of {@code image} into {@code dest} from {@code offset}, so that a batch
-     * {@code [B, 3, H, W]} is filled in place: image i goes at {@code i * valuesPerImage()}.
-     */
-    public void writePixelValues(RgbImage image, float[] dest, int offset) {
-        Objects.requireNonNull(dest, "dest");
         int plane = spec.height() * spec.width();
-        if (offset < 0 || offset > dest.length - 3 * plane) {
-            throw new IndexOutOfBoundsException("no room for " + 3 * plane + " values at offset " + offset
-                    + " in an array of " + dest.length);
-        }
         byte[] rgb = BicubicResizer.resize(image, spec.width(), spec.height()).rgb();
         float[] red = values[0];
         float[] green = values[1];
         float[] blue = values[2];
+        float[] out = new float[3 * plane];
         for (int i = 0, p = 0; i < plane; i++, p += 3) {
-            dest[offset + i] = red[rgb[p] & 0xFF];
-            dest[offset + plane + i] = green[rgb[p + 1] & 0xFF];
-            dest[offset + 2 * plane + i] = blue[rgb[p + 2] & 0xFF];
+            out[i] = red[rgb[p] & 0xFF];
+            out[plane + i] = green[rgb[p + 1] & 0xFF];
+            out[2 * plane + i] = blue[rgb[p + 2] & 0xFF];
         }
+        return out;
     }
 }

@@ -10,10 +10,6 @@ import java.util.Arrays;
  */
 public record PreprocessSpec(int width, int height, double rescale, float[] mean, float[] std) {
 
-    /** CLIP's normalisation, which BLIP, BLIP-2 and InstructBLIP all use. */
-    public static final float[] CLIP_MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
-    public static final float[] CLIP_STD = {0.26862954f, 0.26130258f, 0.27577711f};
-
     public PreprocessSpec {
         if (width <= 0 || height <= 0) {
             throw new IllegalArgumentException("size must be positive, got " + width + "x" + height);
@@ -31,11 +27,6 @@ public record PreprocessSpec(int width, int height, double rescale, float[] mean
         }
         mean = mean.clone();
         std = std.clone();
-    }
-
-    /** The InstructBLIP / BLIP-2 preprocessing at {@code size} x {@code size}: 1/255, CLIP mean and std. */
-    public static PreprocessSpec clip(int size) {
-        return new PreprocessSpec(size, size, 1.0 / 255.0, CLIP_MEAN, CLIP_STD);
     }
 
     @Override

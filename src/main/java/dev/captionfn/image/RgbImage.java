@@ -23,11 +23,6 @@ public record RgbImage(int width, int height, byte[] rgb) {
         }
     }
 
-    /** The level (0..255) of channel {@code c} (0 = R, 1 = G, 2 = B) of pixel (x, y). */
-    public int level(int x, int y, int c) {
-        return rgb[(y * width + x) * 3 + c] & 0xFF;
-    }
-
     @Override
     public String toString() {
         return "RgbImage[" + width + "x" + height + "]";

@@ -98,10 +98,6 @@ public final class LlmTokenizer implements AutoCloseable {
         return tokenizer.tokenId(token);
     }
 
-    public LlmTokenizerSpec spec() {
-        return spec;
-    }
-
     @Override
     public void close() {
         tokenizer.close();

@@ -13,21 +13,10 @@ package dev.captionfn.text;
  */
 public record LlmTokenizerSpec(boolean addBos, long bosId, long eosId, long padId) {
 
-    /** LLaMA's {@code </s>}, which LAVIS's InstructBLIP-Vicuna uses as BOS, EOS and (after mapping 0) pad. */
-    public static final long LLAMA_EOS_ID = 2;
-
-    /** LLaMA's {@code <unk>}: LAVIS maps generated 0s to EOS before decoding, so they vanish. */
-    public static final long LLAMA_UNK_ID = 0;
-
     public LlmTokenizerSpec {
         if (bosId < 0 || eosId < 0 || padId < 0) {
             throw new IllegalArgumentException(
                     "Token ids must not be negative: bos " + bosId + ", eos " + eosId + ", pad " + padId);
         }
-    }
-
-    /** InstructBLIP-Vicuna as LAVIS runs it: BOS = EOS = {@code </s>} (2), and 0 decodes to nothing. */
-    public static LlmTokenizerSpec lavisVicuna() {
-        return new LlmTokenizerSpec(true, LLAMA_EOS_ID, LLAMA_EOS_ID, LLAMA_UNK_ID);
     }
 }

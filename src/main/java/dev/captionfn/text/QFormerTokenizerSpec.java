@@ -10,9 +10,6 @@ import java.util.Objects;
  */
 public record QFormerTokenizerSpec(int maxLength, String padToken) {
 
-    /** LAVIS's {@code max_txt_len} for InstructBLIP's Q-Former. */
-    public static final int LAVIS_MAX_LENGTH = 128;
-
     /** BertTokenizer's pad token. */
     public static final String BERT_PAD_TOKEN = "[PAD]";
 
@@ -24,10 +21,5 @@ public record QFormerTokenizerSpec(int maxLength, String padToken) {
         if (padToken.isBlank()) {
             throw new IllegalArgumentException("padToken is blank");
         }
-    }
-
-    /** InstructBLIP as LAVIS runs it: bert-base-uncased, at most 128 tokens, padded with [PAD]. */
-    public static QFormerTokenizerSpec lavis() {
-        return new QFormerTokenizerSpec(LAVIS_MAX_LENGTH, BERT_PAD_TOKEN);
     }
 }

@@ -98,7 +98,7 @@ class DecodingConventionsTest {
             int maxNewTokens) {
         var options = new GenerationOptions(2, maxNewTokens, 1, 1.0, 1.0, false);
         var decoder = new HistoryDecoder(table, otherwise);
-        return Generator.run(decoder, List.of(Search.forOptions(options, TOKENS, convention, new long[0]))).get(0);
+        return Generator.run(decoder, List.of(Search.forOptions(options, TOKENS, convention, new long[0])), s -> false).get(0);
     }
 
     @Test
@@ -188,7 +188,7 @@ class DecodingConventionsTest {
             OptionalLong imageTokenId, long[] prompt) {
         var decoder = new HistoryDecoder(Map.of(), logits);
         var search = Search.forOptions(options, TOKENS, convention, convention.penalisedPromptIds(imageTokenId, prompt));
-        return Generator.run(decoder, List.of(search)).get(0)[0];
+        return Generator.run(decoder, List.of(search), s -> false).get(0)[0];
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.captionfn.generate;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -62,5 +63,26 @@ class LogitsProcessorsTest {
         List<LogitsProcessor> all = LogitsProcessorList.forOptions(penalised, TOKENS, new long[0]).processors();
         assertEquals(List.of(RepetitionPenaltyLogitsProcessor.class, MinNewTokensLogitsProcessor.class,
                 VocabularyMaskLogitsProcessor.class), all.stream().map(Object::getClass).toList());
+    }
+
+    @Test
+    void theMinimumOfNewTokensIsNeverNeutralSoItsProcessorIsAlwaysAdded() {
+        // HF leaves its processor out for a minimum of 0, the one minimum that bans nothing; no request has it
+        assertThrows(IllegalArgumentException.class, () -> new GenerationOptions(1, 10, 0, 1.0, 1.0, false));
+
+        TokenSpace tokens = new TokenSpace(new long[] {2}, 8, 8);
+        for (int min : new int[] {1, 4}) {
+            var options = new GenerationOptions(1, 10, min, 1.0, 1.0, false);
+            LogitsProcessorList list = LogitsProcessorList.forOptions(options, tokens, new long[0]);
+            assertEquals(List.of(MinNewTokensLogitsProcessor.class),
+                    list.processors().stream().map(Object::getClass).toList(), "minimum " + min);
+
+            float[] first = {0f, 0f, 9f, 0f, 0f, 0f, 0f, 0f};
+            list.process(new long[10], 0, first, 0, 8);
+            assertEquals(Float.NEGATIVE_INFINITY, first[2], "a minimum of " + min + " bans EOS as the first token");
+            float[] atTheMinimum = {0f, 0f, 9f, 0f, 0f, 0f, 0f, 0f};
+            list.process(new long[10], min, atTheMinimum, 0, 8);
+            assertEquals(9f, atTheMinimum[2], "a minimum of " + min + " lets EOS through once it is reached");
+        }
     }
 }

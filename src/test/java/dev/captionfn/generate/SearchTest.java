@@ -82,7 +82,7 @@ class SearchTest {
             default -> logProbs(.1, .5, .1, .1, .1, .1);
         });
         var options = new GenerationOptions(1, 10, 1, 1.0, 1.0, false);
-        List<long[]> out = Generator.run(decoder, List.of(lavis(options)));
+        List<long[]> out = Generator.run(decoder, List.of(lavis(options)), s -> false);
         assertArrayEquals(new long[] {3, 4, EOS}, out.get(0));
     }
 
@@ -90,14 +90,22 @@ class SearchTest {
     void greedyStopsAtMaxNewTokensWithoutEos() {
         ScriptedDecoder decoder = new ScriptedDecoder(1, last -> logProbs(.1, .1, .1, .5, .1, .1));
         var options = new GenerationOptions(1, 4, 1, 1.0, 1.0, false);
-        assertArrayEquals(new long[] {3, 3, 3, 3}, Generator.run(decoder, List.of(lavis(options))).get(0));
+        assertArrayEquals(new long[] {3, 3, 3, 3}, Generator.run(decoder, List.of(lavis(options)), s -> false).get(0));
     }
 
     @Test
     void greedyCannotEndBeforeMinNewTokens() {
         ScriptedDecoder decoder = new ScriptedDecoder(1, last -> logProbs(.1, .6, .1, .1, .05, .05));
         var options = new GenerationOptions(1, 10, 2, 1.0, 1.0, false);
-        assertArrayEquals(new long[] {0, 0, EOS}, Generator.run(decoder, List.of(lavis(options))).get(0));
+        assertArrayEquals(new long[] {0, 0, EOS}, Generator.run(decoder, List.of(lavis(options)), s -> false).get(0));
+    }
+
+    @Test
+    void greedyCannotEndOnItsFirstStepWithTheSmallestMinimum() {
+        // EOS is the most likely token at every step; a minimum of 1 still bans it at the first
+        ScriptedDecoder decoder = new ScriptedDecoder(1, last -> logProbs(.1, .6, .1, .1, .05, .05));
+        var options = new GenerationOptions(1, 10, 1, 1.0, 1.0, false);
+        assertArrayEquals(new long[] {0, EOS}, Generator.run(decoder, List.of(lavis(options)), s -> false).get(0));
     }
 
     @Test
@@ -111,7 +119,7 @@ class SearchTest {
             default -> logProbs(.1, .5, .1, .1, .1, .1);
         });
         var options = new GenerationOptions(2, 5, 1, 1.0, 1.0, false);
-        assertArrayEquals(new long[] {3, EOS}, Generator.run(decoder, List.of(lavis(options))).get(0));
+        assertArrayEquals(new long[] {3, EOS}, Generator.run(decoder, List.of(lavis(options)), s -> false).get(0));
     }
 
     @Test
@@ -124,7 +132,7 @@ class SearchTest {
         List<Search> searches = new ArrayList<>();
         searches.add(lavis(new GenerationOptions(1, 10, 1, 1.0, 1.0, false)));
         searches.add(lavis(new GenerationOptions(3, 10, 1, 1.0, 1.0, false)));
-        List<long[]> out = Generator.run(decoder, searches);
+        List<long[]> out = Generator.run(decoder, searches, s -> false);
         assertArrayEquals(new long[] {3, 4, EOS}, out.get(0));
         assertArrayEquals(new long[] {3, 4, EOS}, out.get(1), "a beam result ends on its EOS, as greedy's does");
     }
@@ -133,7 +141,7 @@ class SearchTest {
     void theGeneratorRefusesADecoderWhoseRowsDoNotMatchTheSearches() {
         ScriptedDecoder decoder = new ScriptedDecoder(2, last -> logProbs(.1, .1, .1, .5, .1, .1));
         var search = lavis(new GenerationOptions(1, 3, 1, 1.0, 1.0, false));
-        assertThrows(IllegalArgumentException.class, () -> Generator.run(decoder, List.of(search)));
+        assertThrows(IllegalArgumentException.class, () -> Generator.run(decoder, List.of(search), s -> false));
     }
 
     @Test

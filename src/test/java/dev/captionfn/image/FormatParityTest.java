@@ -43,7 +43,7 @@ class FormatParityTest {
     @MethodSource("resized")
     void preprocessorOutputIsTheNormalisedPillowPixels(Map.Entry<String, JsonNode> file) {
         RgbImage pillow = PilFixtures.rgbPng("fixtures/pil/resized/" + file.getValue().get("fixture").asText());
-        ImagePreprocessor preprocessor = new ImagePreprocessor(PreprocessSpec.clip(224));
+        ImagePreprocessor preprocessor = new ImagePreprocessor(PilFixtures.clip(224));
         float[] expected = preprocessor.toPixelValues(pillow);
 
         float[] actual = preprocessor.toPixelValues(decoder.decode(PilFixtures.bytes("images/" + file.getKey()), MAX_PIXELS));

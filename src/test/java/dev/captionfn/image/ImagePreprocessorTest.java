@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class ImagePreprocessorTest {
@@ -13,7 +14,7 @@ class ImagePreprocessorTest {
     private static final RgbImage TWO_PIXELS = new RgbImage(2, 1, new byte[] {(byte) 255, 0, (byte) 128, 0, (byte) 255, 64});
 
     private static final PreprocessSpec TWO_BY_ONE = new PreprocessSpec(2, 1, 1.0 / 255,
-            PreprocessSpec.CLIP_MEAN, PreprocessSpec.CLIP_STD);
+            PilFixtures.CLIP_MEAN, PilFixtures.CLIP_STD);
 
     @Test
     void valuesAreRescaledAndNormalisedWithClipMeanAndStdInChwOrder() {
@@ -41,57 +42,47 @@ class ImagePreprocessorTest {
     }
 
     @Test
-    void writesIntoABatchAtTheGivenOffsetAndNowhereElse() {
+    void eachImageGetsANewArrayOfItsThreePlanesThatALaterImageLeavesAlone() {
+        // the model copies each request's array into the batch at 3 x H x W floats apiece
         ImagePreprocessor preprocessor = new ImagePreprocessor(TWO_BY_ONE);
-        float[] batch = new float[3 * preprocessor.valuesPerImage()];
-        Arrays.fill(batch, Float.NaN);
+        float[] first = preprocessor.toPixelValues(TWO_PIXELS);
+        float[] before = first.clone();
 
-        preprocessor.writePixelValues(TWO_PIXELS, batch, preprocessor.valuesPerImage());
+        float[] second = preprocessor.toPixelValues(new RgbImage(2, 1, new byte[6]));
 
-        float[] single = preprocessor.toPixelValues(TWO_PIXELS);
-        int n = preprocessor.valuesPerImage();
-        assertArrayEquals(single, Arrays.copyOfRange(batch, n, 2 * n));
-        for (int i = 0; i < n; i++) {
-            assertEquals(Float.NaN, batch[i]);
-            assertEquals(Float.NaN, batch[2 * n + i]);
-        }
-    }
-
-    @Test
-    void writingPastTheEndOfTheBatchIsRefused() {
-        ImagePreprocessor preprocessor = new ImagePreprocessor(TWO_BY_ONE);
-        float[] batch = new float[preprocessor.valuesPerImage() + 1];
-
-        assertThrows(IndexOutOfBoundsException.class, () -> preprocessor.writePixelValues(TWO_PIXELS, batch, 2));
-        assertThrows(IndexOutOfBoundsException.class, () -> preprocessor.writePixelValues(TWO_PIXELS, batch, -1));
+        assertNotSame(first, second);
+        assertEquals(3 * 2 * 1, first.length);
+        assertEquals(3 * 2 * 1, second.length);
+        assertArrayEquals(before, first);
     }
 
     @Test
     void imagesOfAnotherSizeAreResizedWithPillowBicubicFirst() {
         RgbImage photo = PilFixtures.rgbPng("fixtures/pil/resize/noise-300x200-down-224x224.in.png");
         RgbImage pillowResized = PilFixtures.rgbPng("fixtures/pil/resize/noise-300x200-down-224x224.png");
-        ImagePreprocessor preprocessor = new ImagePreprocessor(PreprocessSpec.clip(224));
+        ImagePreprocessor preprocessor = new ImagePreprocessor(PilFixtures.clip(224));
 
         assertArrayEquals(preprocessor.toPixelValues(pillowResized), preprocessor.toPixelValues(photo));
     }
 
     @Test
     void specCopiesItsArraysSoItCannotChangeAfterwards() {
-        float[] mean = PreprocessSpec.CLIP_MEAN.clone();
-        PreprocessSpec spec = new PreprocessSpec(224, 224, 1.0 / 255, mean, PreprocessSpec.CLIP_STD);
+        float[] mean = PilFixtures.CLIP_MEAN.clone();
+        PreprocessSpec spec = new PreprocessSpec(224, 224, 1.0 / 255, mean, PilFixtures.CLIP_STD);
         mean[0] = 99f;
         spec.std()[1] = 99f;
 
-        assertEquals(PreprocessSpec.clip(224), spec);
+        assertEquals(PilFixtures.clip(224), spec);
         assertEquals(0.48145466f, spec.mean()[0]);
     }
 
     @Test
     void specRejectsMissingChannelsAndNonPositiveStd() {
         assertThrows(IllegalArgumentException.class,
-                () -> new PreprocessSpec(224, 224, 1.0 / 255, new float[] {0.5f, 0.5f}, PreprocessSpec.CLIP_STD));
+                () -> new PreprocessSpec(224, 224, 1.0 / 255, new float[] {0.5f, 0.5f}, PilFixtures.CLIP_STD));
         assertThrows(IllegalArgumentException.class,
-                () -> new PreprocessSpec(224, 224, 1.0 / 255, PreprocessSpec.CLIP_MEAN, new float[] {1f, 0f, 1f}));
-        assertThrows(IllegalArgumentException.class, () -> PreprocessSpec.clip(0));
+                () -> new PreprocessSpec(224, 224, 1.0 / 255, PilFixtures.CLIP_MEAN, new float[] {1f, 0f, 1f}));
+        assertThrows(IllegalArgumentException.class,
+                () -> new PreprocessSpec(0, 0, 1.0 / 255, PilFixtures.CLIP_MEAN, PilFixtures.CLIP_STD));
     }
 }

@@ -24,6 +24,18 @@ final class PilFixtures {
     private PilFixtures() {
     }
 
+    /**
+     * CLIP's normalisation, which BLIP, BLIP-2 and InstructBLIP all use. A served model's values come
+     * from its model.json ({@code image.mean}, {@code image.std}); these are the tests' copy.
+     */
+    static final float[] CLIP_MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
+    static final float[] CLIP_STD = {0.26862954f, 0.26130258f, 0.27577711f};
+
+    /** The InstructBLIP / BLIP-2 preprocessing at {@code size} x {@code size}: 1/255, CLIP mean and std. */
+    static PreprocessSpec clip(int size) {
+        return new PreprocessSpec(size, size, 1.0 / 255.0, CLIP_MEAN, CLIP_STD);
+    }
+
     static byte[] bytes(String resource) {
         try (InputStream in = PilFixtures.class.getResourceAsStream("/" + resource)) {
             if (in == null) {

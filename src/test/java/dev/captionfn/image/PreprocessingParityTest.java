@@ -43,7 +43,7 @@ class PreprocessingParityTest {
     @MethodSource("photos")
     void preprocessorOutputIsTheNormalisedPillowPixels(Map.Entry<String, JsonNode> photo) {
         RgbImage pillow = PilFixtures.rgbPng("fixtures/pil/photos/" + photo.getValue().get("fixture").asText());
-        ImagePreprocessor preprocessor = new ImagePreprocessor(PreprocessSpec.clip(224));
+        ImagePreprocessor preprocessor = new ImagePreprocessor(PilFixtures.clip(224));
         float[] expected = preprocessor.toPixelValues(pillow);
 
         float[] actual = preprocessor.toPixelValues(

@@ -102,7 +102,7 @@ public final class BareModelLoop implements AutoCloseable {
                 };
                 TokenSpace space = new TokenSpace(m.llm().eosIds().stream().mapToLong(Long::longValue).toArray(),
                         m.llm().vocabSize(), state.width());
-                Generator.run(recording, List.of(model.model().search(input, space)));
+                Generator.run(recording, List.of(model.model().search(input, space)), s -> false);
             }
             return new Trace(input.promptIds().length, rows.stream().mapToInt(Integer::intValue).toArray());
         }

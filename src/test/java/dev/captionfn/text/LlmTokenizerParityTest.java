@@ -25,9 +25,9 @@ class LlmTokenizerParityTest {
     @BeforeAll
     static void load() {
         withoutBos = LlmTokenizer.load(TokenizerFixtures.LLAMA_TOKENIZER,
-                new LlmTokenizerSpec(false, LlmTokenizerSpec.LLAMA_EOS_ID, LlmTokenizerSpec.LLAMA_EOS_ID,
-                        LlmTokenizerSpec.LLAMA_UNK_ID));
-        lavis = LlmTokenizer.load(TokenizerFixtures.LLAMA_TOKENIZER, LlmTokenizerSpec.lavisVicuna());
+                new LlmTokenizerSpec(false, TokenizerFixtures.LLAMA_EOS_ID, TokenizerFixtures.LLAMA_EOS_ID,
+                        TokenizerFixtures.LLAMA_UNK_ID));
+        lavis = LlmTokenizer.load(TokenizerFixtures.LLAMA_TOKENIZER, TokenizerFixtures.lavisVicuna());
     }
 
     @AfterAll

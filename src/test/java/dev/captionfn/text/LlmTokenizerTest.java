@@ -25,7 +25,7 @@ class LlmTokenizerTest {
 
     @BeforeAll
     static void load() {
-        lavis = LlmTokenizer.load(TokenizerFixtures.LLAMA_TOKENIZER, LlmTokenizerSpec.lavisVicuna());
+        lavis = LlmTokenizer.load(TokenizerFixtures.LLAMA_TOKENIZER, TokenizerFixtures.lavisVicuna());
     }
 
     @AfterAll
@@ -130,7 +130,7 @@ class LlmTokenizerTest {
         Path missing = dir.resolve("missing").resolve("tokenizer.json");
 
         TokenizerLoadException e = assertThrows(TokenizerLoadException.class,
-                () -> LlmTokenizer.load(missing, LlmTokenizerSpec.lavisVicuna()));
+                () -> LlmTokenizer.load(missing, TokenizerFixtures.lavisVicuna()));
 
         assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
     }

@@ -27,7 +27,7 @@ class QFormerTokenizerParityTest {
 
     @BeforeAll
     static void load() {
-        lavis = QFormerTokenizer.load(TokenizerFixtures.BERT_TOKENIZER, QFormerTokenizerSpec.lavis());
+        lavis = QFormerTokenizer.load(TokenizerFixtures.BERT_TOKENIZER, TokenizerFixtures.lavisQFormer());
         untruncated = QFormerTokenizer.load(TokenizerFixtures.BERT_TOKENIZER,
                 new QFormerTokenizerSpec(4096, QFormerTokenizerSpec.BERT_PAD_TOKEN));
     }

@@ -28,7 +28,7 @@ class QFormerTokenizerTest {
 
     @BeforeAll
     static void load() {
-        tokenizer = QFormerTokenizer.load(TokenizerFixtures.BERT_TOKENIZER, QFormerTokenizerSpec.lavis());
+        tokenizer = QFormerTokenizer.load(TokenizerFixtures.BERT_TOKENIZER, TokenizerFixtures.lavisQFormer());
     }
 
     @AfterAll
@@ -140,7 +140,7 @@ class QFormerTokenizerTest {
         Path configured = dir.resolve("tokenizer.json");
         TokenizerFixtures.json().writeValue(configured.toFile(), json);
 
-        try (QFormerTokenizer fromConfigured = QFormerTokenizer.load(configured, QFormerTokenizerSpec.lavis())) {
+        try (QFormerTokenizer fromConfigured = QFormerTokenizer.load(configured, TokenizerFixtures.lavisQFormer())) {
             assertEquals(tokenizer.encode(List.of(PROMPT)), fromConfigured.encode(List.of(PROMPT)));
         }
     }
@@ -178,7 +178,7 @@ class QFormerTokenizerTest {
 
     @Test
     void encodingAfterCloseFailsCleanly() {
-        QFormerTokenizer closed = QFormerTokenizer.load(TokenizerFixtures.BERT_TOKENIZER, QFormerTokenizerSpec.lavis());
+        QFormerTokenizer closed = QFormerTokenizer.load(TokenizerFixtures.BERT_TOKENIZER, TokenizerFixtures.lavisQFormer());
         closed.close();
         closed.close();
 
@@ -190,7 +190,7 @@ class QFormerTokenizerTest {
         Path missing = dir.resolve("no-such-tokenizer.json");
 
         TokenizerLoadException e = assertThrows(TokenizerLoadException.class,
-                () -> QFormerTokenizer.load(missing, QFormerTokenizerSpec.lavis()));
+                () -> QFormerTokenizer.load(missing, TokenizerFixtures.lavisQFormer()));
 
         assertTrue(e.getMessage().contains(missing.toString()), e.getMessage());
         assertEquals(missing, e.file());
@@ -201,7 +201,7 @@ class QFormerTokenizerTest {
         Path broken = Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": {\"vocab\": ");
 
         TokenizerLoadException e = assertThrows(TokenizerLoadException.class,
-                () -> QFormerTokenizer.load(broken, QFormerTokenizerSpec.lavis()));
+                () -> QFormerTokenizer.load(broken, TokenizerFixtures.lavisQFormer()));
 
         assertTrue(e.getMessage().contains(broken.toString()), e.getMessage());
         assertTrue(e.getMessage().contains("not valid JSON"), e.getMessage());
@@ -213,7 +213,7 @@ class QFormerTokenizerTest {
                 "{\"model\": {\"type\": \"NoSuchModel\", \"vocab\": {\"[PAD]\": 0}}}");
 
         TokenizerLoadException e = assertThrows(TokenizerLoadException.class,
-                () -> QFormerTokenizer.load(notATokenizer, QFormerTokenizerSpec.lavis()));
+                () -> QFormerTokenizer.load(notATokenizer, TokenizerFixtures.lavisQFormer()));
 
         assertTrue(e.getMessage().contains(notATokenizer.toString()), e.getMessage());
         assertTrue(e.getMessage().contains("rejects"), e.getMessage());

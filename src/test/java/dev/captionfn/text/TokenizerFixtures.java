@@ -25,6 +25,25 @@ final class TokenizerFixtures {
     private TokenizerFixtures() {
     }
 
+    /** LAVIS's {@code max_txt_len} for InstructBLIP's Q-Former (a served model's is model.json's {@code qformer.max_length}). */
+    static final int LAVIS_MAX_LENGTH = 128;
+
+    /** LLaMA's {@code </s>}, which LAVIS's InstructBLIP-Vicuna uses as BOS, EOS and (after mapping 0) pad. */
+    static final long LLAMA_EOS_ID = 2;
+
+    /** LLaMA's {@code <unk>}: LAVIS maps generated 0s to EOS before decoding, so they vanish. */
+    static final long LLAMA_UNK_ID = 0;
+
+    /** InstructBLIP's Q-Former as LAVIS runs it: bert-base-uncased, at most 128 tokens, padded with [PAD]. */
+    static QFormerTokenizerSpec lavisQFormer() {
+        return new QFormerTokenizerSpec(LAVIS_MAX_LENGTH, QFormerTokenizerSpec.BERT_PAD_TOKEN);
+    }
+
+    /** InstructBLIP-Vicuna as LAVIS runs it: BOS = EOS = {@code </s>} (2), and 0 decodes to nothing. */
+    static LlmTokenizerSpec lavisVicuna() {
+        return new LlmTokenizerSpec(true, LLAMA_EOS_ID, LLAMA_EOS_ID, LLAMA_UNK_ID);
+    }
+
     /** One BERT reference case: the text, its bare WordPiece ids, and LAVIS's Q-Former input ids. */
     record BertCase(String name, String text, long[] wordpieceIds, long[] inputIds) {
         @Override
