@@ -1,6 +1,5 @@
 package dev.captionfn.batch;
 
-import dev.captionfn.caption.Settings;
 
 import dev.captionfn.model.BatchControl;
 import dev.captionfn.model.ModelRunException;

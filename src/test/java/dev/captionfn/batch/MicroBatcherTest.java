@@ -1,6 +1,5 @@
 package dev.captionfn.batch;
 
-import dev.captionfn.caption.Settings;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
