@@ -1,6 +1,7 @@
 package dev.captionfn.caption;
 
 import dev.captionfn.config.CaptionfnConfig;
+import dev.captionfn.fetch.FetchException;
 import dev.captionfn.fetch.ImageFetcher;
 import dev.captionfn.image.ImageDecodeException;
 import dev.captionfn.image.ImageDecoder;
@@ -84,6 +85,8 @@ public class CaptionService {
         Request r = new Request(prepared, start);
         Duration deadline = limits.deadline();
         return Uni.createFrom().completionStage(() -> fetcher.fetch(prepared.url()))
+                .onFailure(FetchException.class).transform(e ->
+                        new CaptionException(ErrorCodes.of(((FetchException) e).error()), e.getMessage(), e))
                 .onItem().transformToUni(bytes -> {
                     r.fetched = System.nanoTime();
                     return Uni.createFrom().completionStage(served::whenReadyToCaption).map(model -> new Fetched(model, bytes));
