@@ -1,6 +1,5 @@
 package dev.captionfn.batch;
 
-
 import dev.captionfn.model.BatchControl;
 import dev.captionfn.model.ModelRunException;
 import dev.captionfn.model.VisionLanguageModel;

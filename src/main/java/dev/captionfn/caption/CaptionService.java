@@ -1,6 +1,7 @@
 package dev.captionfn.caption;
 
 import dev.captionfn.batch.MicroBatcher;
+import dev.captionfn.fetch.FetchException;
 import dev.captionfn.fetch.ImageFetcher;
 import dev.captionfn.image.ImageDecodeException;
 import dev.captionfn.image.ImageDecoder;
@@ -85,6 +86,7 @@ public class CaptionService {
         Place place = new Place();
         Duration deadline = limits.deadline();
         return Uni.createFrom().completionStage(() -> fetcher.fetch(prepared.url()))
+                .onFailure(FetchException.class).transform(e -> ErrorCodes.failure((FetchException) e))
                 .onItem().transformToUni(bytes -> {
                     long fetchNanos = System.nanoTime() - start;
                     return Uni.createFrom().completionStage(served::ready).map(model -> new Fetched(bytes, fetchNanos, model));
@@ -157,7 +159,7 @@ public class CaptionService {
         try {
             image = decoder.decode(fetched.bytes(), limits.maxPixels());
         } catch (ImageDecodeException e) {
-            throw new CaptionException(ErrorCodes.of(e.error()), e.getMessage(), e);
+            throw ErrorCodes.failure(e);
         }
         long decoded = System.nanoTime();
         var input = fetched.model().prepare(image, request.prompt(), request.options());

@@ -1,12 +1,15 @@
 package dev.captionfn.caption;
 
+import dev.captionfn.fetch.FetchException;
 import dev.captionfn.fetch.FetchUrl;
 import dev.captionfn.generate.GenerationOptions;
-import java.net.URI;
 import java.util.UUID;
 
-/** A request checked and completed: a parsed URL, the prompt, an id, and options within the limits. */
-record PreparedRequest(URI url, String prompt, String id, GenerationOptions options) {
+/**
+ * A request checked and completed: a parsed URL (parsed once; the fetcher takes it as it is), the
+ * prompt, an id, and options within the limits.
+ */
+record PreparedRequest(FetchUrl url, String prompt, String id, GenerationOptions options) {
     static final int MAX_ID_CHARS = 256;
 
     /** @param defaultPrompt model.json's prompt @param defaults model.json's generation options */
@@ -18,7 +21,12 @@ record PreparedRequest(URI url, String prompt, String id, GenerationOptions opti
         if (id.isBlank() || id.length() > MAX_ID_CHARS) {
             throw invalid("id must be 1 to " + MAX_ID_CHARS + " characters");
         }
-        URI url = FetchUrl.parse(request.imageUrl()).uri();
+        FetchUrl url;
+        try {
+            url = FetchUrl.parse(request.imageUrl());
+        } catch (FetchException e) {
+            throw ErrorCodes.failure(e);
+        }
         String prompt = request.prompt() == null ? defaultPrompt : request.prompt().strip();
         if (prompt.isEmpty()) {
             throw invalid("prompt is empty; leave it out for the model's default");

@@ -2,10 +2,13 @@ package dev.captionfn.caption;
 
 import dev.captionfn.batch.MicroBatcher;
 import dev.captionfn.config.CaptionfnConfig;
+import dev.captionfn.fetch.Cidr;
+import dev.captionfn.fetch.FetchLimits;
 import dev.captionfn.ort.SessionSettings;
 import io.quarkus.runtime.configuration.MemorySize;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -39,6 +42,13 @@ public class Settings {
         return new MicroBatcher.Settings(config.batch().maxRows(), config.batch().maxWait());
     }
 
+    /** The fetcher's limits; a network that is no CIDR fails here, naming it. */
+    public static FetchLimits fetch(CaptionfnConfig config) {
+        var f = config.fetch();
+        return new FetchLimits(f.connectTimeout(), f.timeout(), f.maxBytes(), f.maxRedirects(), f.userAgent(),
+                f.allowPrivateAddresses(), f.allowedNetworks().orElse(List.of()).stream().map(Cidr::parse).toList());
+    }
+
     /** What one request may ask for and cost. */
     public static RequestLimits requests(CaptionfnConfig config) {
         var l = config.limits();
@@ -68,6 +78,12 @@ public class Settings {
     @Singleton
     MicroBatcher.Settings batchSettings(CaptionfnConfig config) {
         return batch(config);
+    }
+
+    @Produces
+    @Singleton
+    FetchLimits fetchLimits(CaptionfnConfig config) {
+        return fetch(config);
     }
 
     @Produces

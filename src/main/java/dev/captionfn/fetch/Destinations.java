@@ -1,7 +1,5 @@
 package dev.captionfn.fetch;
 
-import dev.captionfn.caption.CaptionException;
-import dev.captionfn.caption.ErrorCode;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.List;
@@ -26,8 +24,8 @@ public final class Destinations {
     /**
      * The address to connect to for the URL; blocking when the host is a domain.
      *
-     * @throws CaptionException URL_NOT_ALLOWED when the policy refuses an address, FETCH_FAILED
-     *     when a domain has no address
+     * @throws FetchException NOT_ALLOWED when the policy refuses an address, FAILED when a domain
+     *     has no address
      * @throws UnknownHostException when DNS does not know the domain
      */
     public InetAddress addressOf(FetchUrl url) throws UnknownHostException {
@@ -36,7 +34,7 @@ public final class Destinations {
                 ? List.of(InetAddress.getByAddress(url.hostName(), literal.bytes()))
                 : resolver.resolve(url.hostName());
         if (addresses.isEmpty()) {
-            throw new CaptionException(ErrorCode.FETCH_FAILED, "the host of " + url + " has no address");
+            throw new FetchException(FetchError.FAILED, "the host of " + url + " has no address");
         }
         // every address, not just the first: a name with one public and one private address is refused
         for (InetAddress address : addresses) {
@@ -48,7 +46,7 @@ public final class Destinations {
         return addresses.get(0);
     }
 
-    private static CaptionException refused(FetchUrl url, List<InetAddress> addresses, InetAddress address, String kind) {
+    private static FetchException refused(FetchUrl url, List<InetAddress> addresses, InetAddress address, String kind) {
         String name = UrlHost.Address.text(address.getAddress());
         String spelled = url.spelledHost();
         String what;
@@ -61,7 +59,8 @@ public final class Destinations {
             what = "'" + spelled + "'" + (spelled.equals(url.hostName()) ? "" : " (" + url.hostName() + ")")
                     + " resolves to " + resolved + "; " + name + " is " + kind;
         }
-        return new CaptionException(ErrorCode.URL_NOT_ALLOWED, what + ": private and special-use addresses are not fetched"
+        // the settings are named as operators set them: the refusal is what tells them a store needs allowing
+        return new FetchException(FetchError.NOT_ALLOWED, what + ": private and special-use addresses are not fetched"
                 + " unless captionfn.fetch.allow-private-addresses or allowed-networks allow them");
     }
 }

@@ -1,14 +1,14 @@
 package dev.captionfn.fetch;
 
-import dev.captionfn.caption.CaptionException;
-import dev.captionfn.caption.ErrorCode;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.Locale;
 
 /**
  * A URL the fetcher may ask for: http or https, with a host and without credentials. The same
- * rules apply to the request's imageUrl and to every redirect.
+ * rules apply to the request's imageUrl and to every redirect. A URL that breaks them is a
+ * {@link FetchException}: {@link FetchError#INVALID_URL} when it is malformed,
+ * {@link FetchError#NOT_ALLOWED} when it is well formed but not fetched (scheme, credentials).
  *
  * <p>java.net.URI splits the URL, but the host is read by the WHATWG host parser
  * ({@link UrlHost}), as a browser reads it: URI would call {@code 127.1} or {@code bücher.example}
@@ -20,22 +20,22 @@ import java.util.Locale;
  */
 public record FetchUrl(URI uri, String spelledHost, UrlHost host, int port, boolean tls, String target) {
 
-    /** Parses a request's imageUrl. */
+    /** Parses a request's imageUrl; the messages name it as the request's field. */
     public static FetchUrl parse(String text) {
         if (text == null || text.isBlank()) {
-            throw new CaptionException(ErrorCode.INVALID_REQUEST, "imageUrl is required");
+            throw new FetchException(FetchError.INVALID_URL, "imageUrl is required");
         }
         try {
             return of(new URI(text.strip()));
         } catch (URISyntaxException e) {
-            throw new CaptionException(ErrorCode.INVALID_REQUEST, "imageUrl is not a valid URL: " + e.getMessage());
+            throw new FetchException(FetchError.INVALID_URL, "imageUrl is not a valid URL: " + e.getMessage());
         }
     }
 
     public static FetchUrl of(URI uri) {
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https")) {
-            throw new CaptionException(ErrorCode.URL_NOT_ALLOWED,
+            throw new FetchException(FetchError.NOT_ALLOWED,
                     "only http and https URLs are fetched, not '" + (scheme.isEmpty() ? uri : scheme + ":") + "'");
         }
         // the raw authority, not getHost(): URI has no host for anything outside RFC 3986's host grammar
@@ -45,7 +45,7 @@ public record FetchUrl(URI uri, String spelledHost, UrlHost host, int port, bool
         }
         if (authority.contains("@")) {
             // credentials in a URL end up in logs and error messages; presigned URLs carry them in the query
-            throw new CaptionException(ErrorCode.URL_NOT_ALLOWED, "URLs with a user name or password are not fetched");
+            throw new FetchException(FetchError.NOT_ALLOWED, "URLs with a user name or password are not fetched");
         }
         String spelled = authority;
         String portText = "";
@@ -84,17 +84,17 @@ public record FetchUrl(URI uri, String spelledHost, UrlHost host, int port, bool
     private static int port(URI uri, String text) {
         if (!text.chars().allMatch(c -> c >= '0' && c <= '9') || text.replaceFirst("^0+(?=.)", "").length() > 5
                 || Integer.parseInt(text) > 65535) {
-            throw new CaptionException(ErrorCode.INVALID_REQUEST, "the port '" + text + "' of " + uri + " is not a number from 0 to 65535");
+            throw new FetchException(FetchError.INVALID_URL, "the port '" + text + "' of " + uri + " is not a number from 0 to 65535");
         }
         return Integer.parseInt(text);
     }
 
-    private static CaptionException noHost(URI uri) {
-        return new CaptionException(ErrorCode.INVALID_REQUEST, "the URL has no host: " + uri);
+    private static FetchException noHost(URI uri) {
+        return new FetchException(FetchError.INVALID_URL, "the URL has no host: " + uri);
     }
 
-    private static CaptionException invalidHost(URI uri, String host, String why) {
-        return new CaptionException(ErrorCode.INVALID_REQUEST, "the host '" + host + "' of " + uri
+    private static FetchException invalidHost(URI uri, String host, String why) {
+        return new FetchException(FetchError.INVALID_URL, "the host '" + host + "' of " + uri
                 + " is not a host name or address as browsers read them: " + why);
     }
 

@@ -1,8 +1,5 @@
 package dev.captionfn.fetch;
 
-import dev.captionfn.caption.CaptionException;
-import dev.captionfn.caption.ErrorCode;
-import dev.captionfn.config.CaptionfnConfig;
 import io.netty.channel.ConnectTimeoutException;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -23,7 +20,6 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.UnknownHostException;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
@@ -35,7 +31,8 @@ import java.util.concurrent.CompletionStage;
  * the connection made to the address that was judged, so DNS cannot answer differently between
  * the check and the connect. A connect timeout, one deadline for the whole fetch, a redirect
  * limit, and a byte limit applied as the body streams in (a declared Content-Length past it is
- * refused before reading) bound what one URL can cost.
+ * refused before reading) bound what one URL can cost ({@link FetchLimits}). Every failure is a
+ * {@link FetchException} whose {@link FetchError} says what happened.
  *
  * <p>Vert.x's core client is used rather than its web client because only the core client lets a
  * request name the socket address to connect to ({@link RequestOptions#setServer}) while the
@@ -47,17 +44,16 @@ public class ImageFetcher {
     private static final Set<Integer> REDIRECTS = Set.of(301, 302, 303, 307, 308);
 
     private final Vertx vertx;
-    private final CaptionfnConfig.Fetch config;
+    private final FetchLimits limits;
     private final Destinations destinations;
     private final HttpClient client;
 
-    public ImageFetcher(Vertx vertx, CaptionfnConfig config, HostResolver resolver) {
+    public ImageFetcher(Vertx vertx, FetchLimits limits, HostResolver resolver) {
         this.vertx = vertx;
-        this.config = config.fetch();
-        this.destinations = new Destinations(new AddressPolicy(this.config.allowPrivateAddresses(),
-                this.config.allowedNetworks().orElse(List.of()).stream().map(Cidr::parse).toList()), resolver);
+        this.limits = limits;
+        this.destinations = new Destinations(limits.addressPolicy(), resolver);
         this.client = vertx.createHttpClient(new HttpClientOptions()
-                .setConnectTimeout((int) this.config.connectTimeout().toMillis())
+                .setConnectTimeout((int) limits.connectTimeout().toMillis())
                 // redirects are followed here, hop by hop, so that each is checked
                 .setMaxRedirects(0)
                 // a compressed body could inflate past the byte limit unseen
@@ -67,47 +63,49 @@ public class ImageFetcher {
                 .setKeepAlive(true));
     }
 
-    public CompletionStage<byte[]> fetch(URI url) {
+    /**
+     * Fetches the URL, following redirects.
+     *
+     * @return the body, or a failure with a {@link FetchException}
+     */
+    public CompletionStage<byte[]> fetch(FetchUrl url) {
         return new Fetch(url).start();
     }
 
+    /** Closes the HTTP client and its connections; fetches still in flight fail. */
     @PreDestroy
-    void close() {
+    public void close() {
         client.close();
     }
 
     /** One fetch: its deadline, the request in flight (to abort it) and the bytes so far. */
     private final class Fetch {
-        private final URI original;
+        private final FetchUrl original;
         private final Promise<byte[]> result = Promise.promise();
         private volatile HttpClientRequest current;
         private long timer;
 
-        Fetch(URI original) {
+        Fetch(FetchUrl original) {
             this.original = original;
         }
 
         CompletionStage<byte[]> start() {
-            long deadline = config.timeout().toMillis();
-            timer = vertx.setTimer(deadline, id -> fail(new CaptionException(ErrorCode.UPSTREAM_TIMEOUT,
+            long deadline = limits.timeout().toMillis();
+            timer = vertx.setTimer(deadline, id -> fail(new FetchException(FetchError.TIMEOUT,
                     "fetching " + original + " took longer than " + deadline + " ms")));
-            try {
-                hop(FetchUrl.of(original), 0);
-            } catch (CaptionException e) {
-                fail(e);
-            }
+            hop(original, 0);
             return result.future().toCompletionStage();
         }
 
         private void hop(FetchUrl url, int redirects) {
             vertx.<InetAddress>executeBlocking(() -> destinations.addressOf(url), false)
                     .onSuccess(address -> connect(url, address, redirects))
-                    .onFailure(e -> fail(e instanceof CaptionException refused
+                    .onFailure(e -> fail(e instanceof FetchException refused
                             ? redirects == 0 ? refused
-                                    : new CaptionException(refused.code(), original + " redirected to " + url + ": " + refused.getMessage())
+                                    : new FetchException(refused.error(), original + " redirected to " + url + ": " + refused.getMessage())
                             : e instanceof UnknownHostException
-                            ? new CaptionException(ErrorCode.FETCH_FAILED, "the host '" + url.hostName() + "' of " + url + " is unknown")
-                            : new CaptionException(ErrorCode.FETCH_FAILED, "cannot resolve the host of " + url + ": " + e, e)));
+                            ? new FetchException(FetchError.FAILED, "the host '" + url.hostName() + "' of " + url + " is unknown")
+                            : new FetchException(FetchError.FAILED, "cannot resolve the host of " + url + ": " + e, e)));
         }
 
         private void connect(FetchUrl url, InetAddress address, int redirects) {
@@ -123,7 +121,7 @@ public class ImageFetcher {
                     .setSsl(url.tls())
                     .setURI(url.target())
                     .setFollowRedirects(false)
-                    .putHeader(HttpHeaders.USER_AGENT, config.userAgent())
+                    .putHeader(HttpHeaders.USER_AGENT, limits.userAgent())
                     .putHeader(HttpHeaders.ACCEPT, "image/*");
             client.request(options)
                     .compose(request -> {
@@ -164,31 +162,31 @@ public class ImageFetcher {
 
         private void redirect(FetchUrl from, String location, int status, int redirects) {
             if (location == null || location.isBlank()) {
-                fail(new CaptionException(ErrorCode.FETCH_FAILED, from + " answered HTTP " + status + " without a Location"));
+                fail(new FetchException(FetchError.FAILED, from + " answered HTTP " + status + " without a Location"));
                 return;
             }
-            if (redirects >= config.maxRedirects()) {
-                fail(new CaptionException(ErrorCode.FETCH_FAILED, original + " redirected more than "
-                        + config.maxRedirects() + " times (a redirect loop?)"));
+            if (redirects >= limits.maxRedirects()) {
+                fail(new FetchException(FetchError.FAILED, original + " redirected more than "
+                        + limits.maxRedirects() + " times (a redirect loop?)"));
                 return;
             }
             FetchUrl next;
             try {
                 next = FetchUrl.of(from.uri().resolve(new URI(location.strip())));
             } catch (URISyntaxException | IllegalArgumentException e) {
-                fail(new CaptionException(ErrorCode.FETCH_FAILED, from + " redirected to an invalid URL: " + location));
+                fail(new FetchException(FetchError.FAILED, from + " redirected to an invalid URL: " + location));
                 return;
-            } catch (CaptionException e) {
+            } catch (FetchException e) {
                 // a Location whose host no browser would read is the image server's fault, not the request's
-                ErrorCode code = e.code() == ErrorCode.INVALID_REQUEST ? ErrorCode.FETCH_FAILED : e.code();
-                fail(new CaptionException(code, from + " redirected to " + location + ": " + e.getMessage()));
+                FetchError error = e.error() == FetchError.INVALID_URL ? FetchError.FAILED : e.error();
+                fail(new FetchException(error, from + " redirected to " + location + ": " + e.getMessage()));
                 return;
             }
             hop(next, redirects + 1);
         }
 
         private void readBody(FetchUrl url, HttpClientResponse response) {
-            long limit = config.maxBytes();
+            long limit = limits.maxBytes();
             String declared = response.getHeader(HttpHeaders.CONTENT_LENGTH);
             long length = -1;
             try {
@@ -209,7 +207,7 @@ public class ImageFetcher {
                     body.appendBuffer(chunk);
                 }
             });
-            response.exceptionHandler(e -> fail(new CaptionException(ErrorCode.FETCH_FAILED,
+            response.exceptionHandler(e -> fail(new FetchException(FetchError.FAILED,
                     "reading the body of " + url + " failed: " + e.getMessage(), e)));
             response.endHandler(v -> {
                 if (result.tryComplete(body.getBytes())) {
@@ -218,9 +216,9 @@ public class ImageFetcher {
             });
         }
 
-        private CaptionException tooLarge(FetchUrl url, String declared) {
-            return new CaptionException(ErrorCode.TOO_LARGE,
-                    url + " is larger than the limit of " + config.maxBytes() + " bytes" + declared);
+        private FetchException tooLarge(FetchUrl url, String declared) {
+            return new FetchException(FetchError.TOO_LARGE,
+                    url + " is larger than the limit of " + limits.maxBytes() + " bytes" + declared);
         }
 
         private void fail(Throwable failure) {
@@ -239,20 +237,20 @@ public class ImageFetcher {
         }
     }
 
-    private CaptionException statusFailure(FetchUrl url, int status) {
+    private static FetchException statusFailure(FetchUrl url, int status) {
         if (status >= 500 || status == 429 || status == 408) {
-            return new CaptionException(ErrorCode.UPSTREAM_ERROR, url + " answered HTTP " + status);
+            return new FetchException(FetchError.UPSTREAM_ERROR, url + " answered HTTP " + status);
         }
-        return new CaptionException(ErrorCode.FETCH_FAILED, url + " answered HTTP " + status);
+        return new FetchException(FetchError.FAILED, url + " answered HTTP " + status);
     }
 
-    private static CaptionException connectFailure(FetchUrl url, Throwable cause) {
+    private static FetchException connectFailure(FetchUrl url, Throwable cause) {
         if (cause instanceof ConnectTimeoutException || cause instanceof java.util.concurrent.TimeoutException) {
-            return new CaptionException(ErrorCode.UPSTREAM_TIMEOUT, "connecting to " + url + " timed out", cause);
+            return new FetchException(FetchError.TIMEOUT, "connecting to " + url + " timed out", cause);
         }
         if (cause instanceof ConnectException) {
-            return new CaptionException(ErrorCode.FETCH_FAILED, "cannot connect to " + url + ": " + cause.getMessage(), cause);
+            return new FetchException(FetchError.FAILED, "cannot connect to " + url + ": " + cause.getMessage(), cause);
         }
-        return new CaptionException(ErrorCode.FETCH_FAILED, "fetching " + url + " failed: " + cause.getMessage(), cause);
+        return new FetchException(FetchError.FAILED, "fetching " + url + " failed: " + cause.getMessage(), cause);
     }
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -130,5 +131,91 @@ class AddressPolicyTest {
         assertThrows(IllegalArgumentException.class, () -> Cidr.parse("10.0.0.0/33"));
         assertThrows(IllegalArgumentException.class, () -> Cidr.parse("10.0.0.0/x"));
         assertThrows(IllegalArgumentException.class, () -> Cidr.parse("example.com"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "0.255.255.255", "10.0.0.0", "100.64.0.0", "127.255.255.255", "169.254.255.255", "172.16.0.0",
+        "192.0.0.0", "192.0.0.255", "192.0.2.255", "192.88.99.0", "192.88.99.255", "192.168.0.0", "198.18.0.0",
+        "198.51.100.255", "203.0.113.255", "224.0.0.0", "239.255.255.255", "240.0.0.0"
+    })
+    void theFirstAndLastAddressOfEachSpecialRangeAreRefused(String address) {
+        assertTrue(STRICT.refusal(literal(address)).isPresent(), address + " is refused");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "1.0.0.0", "9.255.255.255", "126.255.255.255", "128.0.0.0", "169.255.0.0", "172.15.255.255", "191.255.255.255",
+        "192.0.1.0", "192.0.3.0", "192.88.98.255", "192.88.100.0", "198.17.255.255", "198.20.0.0", "198.51.99.255",
+        "198.51.101.0", "203.0.112.255", "203.0.114.0", "223.255.255.255",
+        "2000::1", "2001:1::1", "2001:db7:ffff::1", "2001:db9::1", "2003::1", "fbff:ffff::1", "fe7f::1",
+        "64:ff9a:ffff::1", "64:ff9b:2::1"
+    })
+    void theAddressesJustOutsideEachSpecialRangeAreAllowed(String address) {
+        assertEquals(Optional.empty(), STRICT.refusal(literal(address)), address);
+    }
+
+    @Test
+    void anIpv4CompatibleFormIsRefusedEvenForAPublicAddress() {
+        // ::/96 was never routed; unlike the mapped form it is not judged by the IPv4 address it spells
+        assertEquals(Optional.of("an IPv4-compatible address (deprecated)"), STRICT.refusal(v6("::8.8.8.8")));
+    }
+
+    @Test
+    void theRefusalNamesTheFormAnIpv4AddressWasCarriedIn() {
+        assertEquals(Optional.of("a loopback address in IPv4-mapped form"), STRICT.refusal(v6("::ffff:127.0.0.1")));
+        assertEquals(Optional.of("a loopback address in NAT64 form"), STRICT.refusal(v6("64:ff9b::7f00:1")));
+        assertEquals(Optional.of("a link-local address (cloud metadata services live here) in 6to4 form"),
+                STRICT.refusal(v6("2002:a9fe:a9fe::1")));
+    }
+
+    @Test
+    void anAllowedIpv4NetworkAlsoAllowsItsAddressesInNat64And6to4Form() {
+        AddressPolicy store = new AddressPolicy(false, List.of(Cidr.parse("10.20.0.0/16")));
+        assertEquals(Optional.empty(), store.refusal(v6("64:ff9b::a14:304")), "10.20.3.4 in NAT64 form");
+        assertEquals(Optional.empty(), store.refusal(v6("2002:a14:304::1")), "10.20.3.4 in 6to4 form");
+        assertTrue(store.refusal(v6("64:ff9b::a15:304")).isPresent(), "10.21.3.4 in NAT64 form");
+    }
+
+    @Test
+    void anAllowedNetworkWithAPrefixOffTheByteBoundaryEndsWhereItsPrefixDoes() {
+        AddressPolicy store = new AddressPolicy(false, List.of(Cidr.parse("10.20.0.0/14")));
+        assertEquals(Optional.empty(), store.refusal(literal("10.20.0.0")));
+        assertEquals(Optional.empty(), store.refusal(literal("10.23.255.255")));
+        assertTrue(store.refusal(literal("10.19.255.255")).isPresent());
+        assertTrue(store.refusal(literal("10.24.0.0")).isPresent());
+    }
+
+    @Test
+    void anAllowedNetworkWrittenWithHostBitsSetCoversTheWholeNetwork() {
+        AddressPolicy store = new AddressPolicy(false, List.of(Cidr.parse("10.20.3.4/16")));
+        assertEquals(Optional.empty(), store.refusal(literal("10.20.200.1")));
+        assertTrue(store.refusal(literal("10.21.0.1")).isPresent());
+    }
+
+    @Test
+    void anAllowedIpv6NetworkOpensThatNetworkOnly() {
+        AddressPolicy store = new AddressPolicy(false, List.of(Cidr.parse("fd00:1234::/32")));
+        assertEquals(Optional.empty(), store.refusal(literal("fd00:1234::5")));
+        assertTrue(store.refusal(literal("fd00:1235::5")).isPresent());
+        assertTrue(store.refusal(literal("10.0.0.1")).isPresent(), "an IPv6 network says nothing about IPv4");
+    }
+
+    @Test
+    void allowingEveryIpv4AddressDoesNotAllowIpv6Loopback() {
+        AddressPolicy allIpv4 = new AddressPolicy(false, List.of(Cidr.parse("0.0.0.0/0")));
+        assertEquals(Optional.empty(), allIpv4.refusal(literal("127.0.0.1")));
+        assertEquals(Optional.empty(), allIpv4.refusal(v6("::ffff:169.254.169.254")), "a mapped form carries IPv4");
+        assertTrue(allIpv4.refusal(literal("::1")).isPresent());
+        assertTrue(allIpv4.refusal(literal("fe80::1")).isPresent());
+    }
+
+    @Test
+    void thePolicyKeepsItsOwnCopyOfTheAllowedNetworks() {
+        List<Cidr> networks = new ArrayList<>(List.of(Cidr.parse("10.20.0.0/16")));
+        AddressPolicy store = new AddressPolicy(false, networks);
+        networks.add(Cidr.parse("127.0.0.0/8"));
+        assertTrue(store.refusal(literal("127.0.0.1")).isPresent());
+        assertThrows(UnsupportedOperationException.class, () -> store.allowed().add(Cidr.parse("10.0.0.0/8")));
     }
 }

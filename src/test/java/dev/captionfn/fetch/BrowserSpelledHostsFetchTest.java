@@ -6,45 +6,50 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.captionfn.caption.CaptionException;
-import dev.captionfn.caption.ErrorCode;
-import dev.captionfn.config.CaptionfnConfig;
-import io.quarkus.test.junit.QuarkusTest;
 import io.vertx.core.Vertx;
-import jakarta.inject.Inject;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.net.UnknownHostException;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Where loopback is allowed (the default test profile), a URL that spells 127.0.0.1 the way a
+ * Where loopback is allowed (as in the app's test profile), a URL that spells 127.0.0.1 the way a
  * browser reads it is fetched from 127.0.0.1 itself, and an internationalised name is resolved
  * and sent in the Host header as punycode: the original spelling never reaches DNS or the wire.
  * The server listens on 127.0.0.1 only and records each request's Host header.
  */
-@QuarkusTest
 class BrowserSpelledHostsFetchTest {
-    @Inject
-    Vertx vertx;
-    @Inject
-    CaptionfnConfig config;
+    private static final FetchLimits LOOPBACK_ALLOWED = new FetchLimits(Duration.ofSeconds(5), Duration.ofSeconds(10),
+            20L * 1024 * 1024, 5, "captionfn-test", true, List.of());
+    private static Vertx vertx;
 
     private HttpServer server;
     private byte[] image;
     private final ConcurrentLinkedQueue<String> hostHeaders = new ConcurrentLinkedQueue<>();
     private final ConcurrentLinkedQueue<String> asked = new ConcurrentLinkedQueue<>();
     private ImageFetcher fetcher;
+
+    @BeforeAll
+    static void startVertx() {
+        vertx = Vertx.vertx();
+    }
+
+    @AfterAll
+    static void closeVertx() throws Exception {
+        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
 
     @BeforeEach
     void start() throws IOException {
@@ -67,7 +72,7 @@ class BrowserSpelledHostsFetchTest {
         });
         server.start();
         Map<String, String> names = Map.of("xn--bcher-kva.example", "127.0.0.1");
-        fetcher = new ImageFetcher(vertx, config, host -> {
+        fetcher = new ImageFetcher(vertx, LOOPBACK_ALLOWED, host -> {
             asked.add(host);
             if (!names.containsKey(host)) {
                 throw new UnknownHostException(host);
@@ -83,7 +88,7 @@ class BrowserSpelledHostsFetchTest {
     }
 
     private byte[] fetch(String url) throws Exception {
-        return fetcher.fetch(new URI(url)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        return fetcher.fetch(FetchUrl.parse(url)).toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 
     @Test
@@ -111,11 +116,11 @@ class BrowserSpelledHostsFetchTest {
         int port = server.getAddress().getPort();
         assertArrayEquals(image, fetch("http://127.0.0.1:" + port + "/to?http://0x7f.1:" + port + "/scene-00.png"));
         assertEquals(List.of("127.0.0.1:" + port), List.copyOf(hostHeaders), "the image was asked for from 0x7f.1 as 127.0.0.1");
-        // a Location no browser reads is the image server's fault: FETCH_FAILED, not INVALID_REQUEST
+        // a Location no browser reads is the image server's fault: FAILED, not INVALID_URL
         var failure = assertThrows(ExecutionException.class,
                 () -> fetch("http://127.0.0.1:" + port + "/to?http://256.256.256.256/x.png"));
-        CaptionException e = (CaptionException) failure.getCause();
-        assertEquals(ErrorCode.FETCH_FAILED, e.code());
+        FetchException e = (FetchException) failure.getCause();
+        assertEquals(FetchError.FAILED, e.error());
         assertTrue(e.getMessage().contains("redirected to http://256.256.256.256/x.png"), e.getMessage());
         assertTrue(e.getMessage().contains("the host '256.256.256.256'"), e.getMessage());
         assertEquals(List.of(), List.copyOf(asked));

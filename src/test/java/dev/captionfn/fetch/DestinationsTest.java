@@ -4,10 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.captionfn.caption.CaptionException;
-import dev.captionfn.caption.ErrorCode;
 import java.net.InetAddress;
-import java.net.URI;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,7 +15,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * From an imageUrl to the address a fetch would connect to, with the production address policy:
- * every spelling of a special-use address is URL_NOT_ALLOWED naming the address, as
+ * every spelling of a special-use address is NOT_ALLOWED naming the address, as
  * http://2130706433/ always was. A resolver stands in for DNS and records what it is asked;
  * nothing here resolves for real or connects, so none of these addresses is ever dialled.
  */
@@ -47,8 +44,8 @@ class DestinationsTest {
 
     private final RecordingResolver resolver = new RecordingResolver();
 
-    private CaptionException refusal(String url) {
-        return assertThrows(CaptionException.class, () -> new Destinations(STRICT, resolver).addressOf(FetchUrl.parse(url)), url);
+    private FetchException refusal(String url) {
+        return assertThrows(FetchException.class, () -> new Destinations(STRICT, resolver).addressOf(FetchUrl.parse(url)), url);
     }
 
     @ParameterizedTest(name = "{0} is refused as {1}")
@@ -86,8 +83,8 @@ class DestinationsTest {
             http://[FD00::1]/                     | '[FD00::1]' is fd00::1, a unique-local address
             """)
     void everySpellingOfASpecialUseAddressIsRefusedNamingTheAddress(String url, String message) {
-        CaptionException e = refusal(url);
-        assertEquals(ErrorCode.URL_NOT_ALLOWED, e.code(), e.getMessage());
+        FetchException e = refusal(url);
+        assertEquals(FetchError.NOT_ALLOWED, e.error(), e.getMessage());
         assertTrue(e.getMessage().startsWith(message), e.getMessage());
         assertTrue(e.getMessage().contains("allow-private-addresses"), e.getMessage());
         assertEquals(List.of(), resolver.asked, "an address in the URL is never a DNS question");
@@ -103,50 +100,10 @@ class DestinationsTest {
             http://INTERNAL.example/              | internal.example      | 'INTERNAL.example' (internal.example) resolves to 169.254.169.254
             """)
     void aDomainIsResolvedByItsAsciiNameAndItsAddressesJudged(String url, String asked, String message) {
-        CaptionException e = refusal(url);
-        assertEquals(ErrorCode.URL_NOT_ALLOWED, e.code());
+        FetchException e = refusal(url);
+        assertEquals(FetchError.NOT_ALLOWED, e.error());
         assertTrue(e.getMessage().contains(message), e.getMessage());
         assertEquals(List.of(asked), resolver.asked);
-    }
-
-    @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', quoteCharacter = '"', textBlock = """
-            http://0x100000000/                   | the host '0x100000000'
-            http://256.256.256.256/               | the host '256.256.256.256'
-            http://1.2.3.4.5/                     | the host '1.2.3.4.5'
-            http://4294967296/                    | the host '4294967296'
-            http://example.1/                     | the host 'example.1'
-            http://exa%25mple.com/                | the host 'exa%25mple.com'
-            http://exa%2Fmple.com/                | the host 'exa%2Fmple.com'
-            http://xn--a.example/                 | the host 'xn--a.example'
-            "http://\u200D.example/"              | the host
-            http://[::127.0.0.01]/                | the host '[::127.0.0.01]'
-            http://[::1%25eth0]/                  | the host '[::1%25eth0]'
-            http://[::1]x/                        | not a valid URL
-            http://127.0.0.1:99999/               | the port '99999'
-            http://127.0.0.1:8o/                  | the port '8o'
-            http://:80/                           | has no host
-            http:///image.png                     | has no host
-            """)
-    void aHostNoBrowserReadsIsAnInvalidRequestNamingIt(String url, String message) {
-        CaptionException e = assertThrows(CaptionException.class, () -> FetchUrl.parse(url.replace("\\u200D", "\u200D")), url);
-        assertEquals(ErrorCode.INVALID_REQUEST, e.code(), e.getMessage());
-        assertTrue(e.getMessage().contains(message), e.getMessage());
-    }
-
-    @Test
-    void aUrlJavasUriCannotReadIsAnInvalidRequestToo() {
-        CaptionException e = assertThrows(CaptionException.class, () -> FetchUrl.parse("http://exa mple.com/"));
-        assertEquals(ErrorCode.INVALID_REQUEST, e.code());
-    }
-
-    @Test
-    void credentialsAreRefusedWhateverTheHost() {
-        for (String url : List.of("http://user@bücher.example/", "http://user:secret@127.1/", "http://a@b@0x7f000001/")) {
-            CaptionException e = assertThrows(CaptionException.class, () -> FetchUrl.parse(url), url);
-            assertEquals(ErrorCode.URL_NOT_ALLOWED, e.code(), url);
-            assertTrue(e.getMessage().contains("password"), e.getMessage());
-        }
     }
 
     @Test
@@ -167,31 +124,12 @@ class DestinationsTest {
         for (String url : List.of("http://127.0.0.2/", "http://127.2/", "http://0x7f000002/", "http://[::ffff:127.0.0.2]/")) {
             assertEquals(InetAddress.getByName("127.0.0.2"), store.addressOf(FetchUrl.parse(url)), url);
         }
-        assertThrows(CaptionException.class, () -> store.addressOf(FetchUrl.parse("http://127.3/")));
+        assertThrows(FetchException.class, () -> store.addressOf(FetchUrl.parse("http://127.3/")));
     }
 
     @Test
     void anUnknownAsciiNameIsTheResolversAnswer() {
         assertThrows(UnknownHostException.class, () -> new Destinations(STRICT, resolver).addressOf(FetchUrl.parse("http://nowhere.example/")));
         assertEquals(List.of("nowhere.example"), resolver.asked);
-    }
-
-    @Test
-    void theRequestCarriesTheParsedHostAndAnAsciiTarget() {
-        FetchUrl idn = FetchUrl.parse("https://Bücher.example:0443/bücher.png?größe=1");
-        assertEquals("xn--bcher-kva.example", idn.host().serialized(), "Host header and SNI name");
-        assertEquals("Bücher.example", idn.spelledHost());
-        assertEquals(443, idn.port());
-        assertEquals("/b%C3%BCcher.png?gr%C3%B6%C3%9Fe=1", idn.target());
-        FetchUrl v6 = FetchUrl.parse("http://[::FFFF:127.0.0.1]:8080");
-        assertEquals("[::ffff:7f00:1]", v6.host().serialized());
-        assertEquals("::ffff:7f00:1", v6.hostName());
-        assertEquals(8080, v6.port());
-        assertEquals("/", v6.target());
-        FetchUrl v4 = FetchUrl.parse("http://0x7f.1:/a%20b?q");
-        assertEquals("127.0.0.1", v4.host().serialized());
-        assertEquals(80, v4.port(), "an empty port is the default one");
-        assertEquals("/a%20b?q", v4.target());
-        assertEquals("http://0x7f.1:/a%20b?q", v4.toString(), "the URL itself stays as sent");
     }
 }
