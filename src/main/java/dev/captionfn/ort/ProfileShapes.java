@@ -21,7 +21,7 @@ public record ProfileShapes(String min, String opt, String max) {
     /** What the default request looks like once tokenized. */
     public record DefaultRequest(int qformerLength, int promptTokens) {}
 
-    public static ProfileShapes vision(ModelManifest m, SessionSettings.ShapeLimits limits, DefaultRequest typical) {
+    static ProfileShapes vision(ModelManifest m, SessionSettings.ShapeLimits limits, DefaultRequest typical) {
         var spec = m.graphs().vision();
         int rows = limits.maxRows();
         var shapes = new Shapes();
@@ -39,7 +39,7 @@ public record ProfileShapes(String min, String opt, String max) {
     }
 
     /** The embed graph sees the prompts at prefill and one token per row at each step. */
-    public static ProfileShapes embed(ModelManifest m, SessionSettings.ShapeLimits limits, DefaultRequest typical) {
+    static ProfileShapes embed(ModelManifest m, SessionSettings.ShapeLimits limits, DefaultRequest typical) {
         int beams = Math.min(m.generation().numBeams(), limits.maxRows());
         var shapes = new Shapes();
         shapes.add(GraphContract.name(m, m.graphs().embed(), true, GraphContract.INPUT_IDS),
@@ -51,7 +51,7 @@ public record ProfileShapes(String min, String opt, String max) {
      * The decoder sees the queries and the prompt at prefill (no past), then one token per row
      * with a past that grows to the longest caption.
      */
-    public static ProfileShapes decoder(ModelManifest m, SessionSettings.ShapeLimits limits, DefaultRequest typical) {
+    static ProfileShapes decoder(ModelManifest m, SessionSettings.ShapeLimits limits, DefaultRequest typical) {
         var spec = m.graphs().decoder();
         var llm = m.llm();
         int rows = limits.maxRows();

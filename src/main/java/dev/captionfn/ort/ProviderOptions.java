@@ -10,10 +10,10 @@ import java.util.Map;
  * without a GPU. Keys are ONNX Runtime's ({@code OrtCUDAProviderOptionsV2},
  * {@code OrtTensorRTProviderOptionsV2}); an option left at ONNX Runtime's default is not set.
  */
-public final class ProviderOptions {
+final class ProviderOptions {
     private ProviderOptions() {}
 
-    public static Map<String, String> cuda(SessionSettings.Cuda cuda) {
+    static Map<String, String> cuda(SessionSettings.Cuda cuda) {
         Map<String, String> o = new LinkedHashMap<>();
         o.put("device_id", Integer.toString(cuda.deviceId()));
         if (cuda.memoryLimitBytes() > 0) {
@@ -28,7 +28,7 @@ public final class ProviderOptions {
      *     engines in memory at every start
      * @param prefix the engine files' prefix, the model's: one cache directory never mixes models
      */
-    public static Map<String, String> tensorrt(SessionSettings.Cuda cuda, SessionSettings.TensorRt trt, ProfileShapes profile,
+    static Map<String, String> tensorrt(SessionSettings.Cuda cuda, SessionSettings.TensorRt trt, ProfileShapes profile,
             Path cache, String prefix) {
         Map<String, String> o = new LinkedHashMap<>();
         o.put("device_id", Integer.toString(cuda.deviceId()));

@@ -1,15 +1,12 @@
-package dev.captionfn.caption;
+package dev.captionfn.ort;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.captionfn.caption.Settings;
 import dev.captionfn.modeldir.ManifestReader;
 import dev.captionfn.modeldir.ModelManifest;
-import dev.captionfn.ort.ExecutionProvider;
-import dev.captionfn.ort.ProfileShapes;
-import dev.captionfn.ort.ProviderOptions;
-import dev.captionfn.ort.SessionSettings;
 import dev.captionfn.testing.TestConfig;
 import dev.captionfn.testing.TinyReference;
 import java.nio.file.Path;
