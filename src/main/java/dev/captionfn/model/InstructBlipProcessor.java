@@ -73,18 +73,6 @@ public final class InstructBlipProcessor implements AutoCloseable {
         return new ProfileShapes.DefaultRequest(qformer.encodeOne(prompt).length, llm.encodePrompt(prompt).length);
     }
 
-    public QFormerTokenizer qformerTokenizer() {
-        return qformer;
-    }
-
-    public LlmTokenizer llmTokenizer() {
-        return llm;
-    }
-
-    public ImagePreprocessor imagePreprocessor() {
-        return images;
-    }
-
     @Override
     public void close() {
         qformer.close();

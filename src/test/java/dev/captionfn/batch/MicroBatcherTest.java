@@ -44,7 +44,7 @@ class MicroBatcherTest {
         inputs = new ArrayList<>();
         for (TinyReference.Case c : cases) {
             var image = new ImageDecoder().decode(TinyReference.bytes(c.resource()), 1_000_000);
-            inputs.add(new VisionLanguageModel.Input(model.processor().imagePreprocessor().toPixelValues(image), c.qformerIds(), c.promptIds(), beam));
+            inputs.add(model.processor().prepare(image, c.instruction(), beam));
         }
     }
 

@@ -181,9 +181,7 @@ public final class Benchmark {
             List<VisionLanguageModel.Input> inputs = new ArrayList<>();
             for (int i = 0; i < IMAGES; i++) {
                 var image = decoder.decode(TinyReference.bytes("tiny-reference/scene-%02d.png".formatted(i)), 40_000_000);
-                inputs.add(new VisionLanguageModel.Input(model.processor().imagePreprocessor().toPixelValues(image),
-                        model.processor().qformerTokenizer().encodeOne(prompt), model.processor().llmTokenizer().encodePrompt(prompt),
-                        model.decoding().defaults()));
+                inputs.add(model.processor().prepare(image, prompt, model.decoding().defaults()));
             }
             try (BareModelLoop loop = BareModelLoop.prepare(model, sessions, inputs)) {
                 long warmUntil = System.nanoTime() + Duration.ofSeconds(warmUpSeconds).toNanos();

@@ -35,7 +35,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * exported with {@code --convention} would differ.
  */
 class HfParityTest {
-    private record Loaded(HfReference reference, LoadedModel model, List<float[]> pixels) {}
+    /** @param prepared each case's image and instruction as the processor prepares them, once */
+    private record Loaded(HfReference reference, LoadedModel model, List<VisionLanguageModel.Input> prepared) {}
 
     private static final Map<String, HfReference> REFERENCES = new HashMap<>();
     private static final Map<String, Loaded> MODELS = new HashMap<>();
@@ -63,12 +64,12 @@ class HfParityTest {
             HfReference reference = reference(location);
             ModelManifest manifest = withConvention(ManifestReader.read(reference.modelDir()), convention);
             LoadedModel model = LoadedModel.load(reference.modelDir(), manifest, TestConfig.cpuSessions(1, 1));
-            List<float[]> pixels = new ArrayList<>();
+            List<VisionLanguageModel.Input> prepared = new ArrayList<>();
             for (HfReference.Case c : reference.cases()) {
                 var image = new ImageDecoder().decode(TinyReference.bytes(c.image()), 100_000_000);
-                pixels.add(model.processor().imagePreprocessor().toPixelValues(image));
+                prepared.add(model.processor().prepare(image, c.instruction(), reference.greedy()));
             }
-            return new Loaded(reference, model, pixels);
+            return new Loaded(reference, model, prepared);
         });
     }
 
@@ -83,26 +84,23 @@ class HfParityTest {
 
     /** One case's request as the server builds it, with the fixture's own options. */
     private static VisionLanguageModel.Input input(Loaded m, int i, GenerationOptions options) {
-        HfReference.Case c = m.reference().cases().get(i);
-        long[] qformerIds = m.model().processor().qformerTokenizer().encodeOne(c.instruction());
-        long[] promptIds = m.model().processor().llmTokenizer().encodePrompt(c.instruction());
-        return new VisionLanguageModel.Input(m.pixels().get(i), qformerIds, promptIds, options);
+        VisionLanguageModel.Input prepared = m.prepared().get(i);
+        return new VisionLanguageModel.Input(prepared.pixelValues(), prepared.qformerIds(), prepared.promptIds(), options);
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("fixtures")
     void theTokenizersGiveTheFixturesQFormerAndPromptIds(HfReference.Location location) {
         Loaded m = loaded(location, DecodingConvention.DEFAULT);
-        for (HfReference.Case c : m.reference().cases()) {
+        for (int i = 0; i < m.reference().cases().size(); i++) {
+            HfReference.Case c = m.reference().cases().get(i);
             if (c.qformerIds() != null) {
-                assertArrayEquals(c.qformerIds(), m.model().processor().qformerTokenizer().encodeOne(c.instruction()),
-                        location + ": Q-Former ids of " + c);
+                assertArrayEquals(c.qformerIds(), m.prepared().get(i).qformerIds(), location + ": Q-Former ids of " + c);
             } else {
                 assertFalse(m.model().manifest().family().qformerReadsInstruction(),
                         location + ": the fixture has no Q-Former ids, but the family's Q-Former reads the instruction");
             }
-            assertArrayEquals(c.promptIds(), m.model().processor().llmTokenizer().encodePrompt(c.instruction()),
-                    location + ": LLM prompt ids of " + c);
+            assertArrayEquals(c.promptIds(), m.prepared().get(i).promptIds(), location + ": LLM prompt ids of " + c);
         }
     }
 
@@ -117,10 +115,10 @@ class HfParityTest {
             HfReference.Decoded expected = c.under(convention);
             long[] greedy = TestConfig.generate(m.model().model(), List.of(input(m, i, reference.greedy()))).tokens().get(0);
             assertArrayEquals(expected.greedyIds(), greedy, location + ", " + convention.id() + ", greedy: " + c);
-            assertEquals(expected.greedyText(), m.model().processor().llmTokenizer().decode(greedy), location + ": greedy text of " + c);
+            assertEquals(expected.greedyText(), m.model().processor().decode(greedy), location + ": greedy text of " + c);
             long[] beam = TestConfig.generate(m.model().model(), List.of(input(m, i, reference.beam()))).tokens().get(0);
             assertArrayEquals(expected.beamIds(), beam, location + ", " + convention.id() + ", beam: " + c);
-            assertEquals(expected.beamText(), m.model().processor().llmTokenizer().decode(beam), location + ": beam text of " + c);
+            assertEquals(expected.beamText(), m.model().processor().decode(beam), location + ": beam text of " + c);
         }
     }
 

@@ -13,7 +13,6 @@ import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.image.ImageDecoder;
 import dev.captionfn.model.Decoding;
 import dev.captionfn.model.LoadedModel;
-import dev.captionfn.model.VisionLanguageModel;
 import dev.captionfn.testing.TestConfig;
 import dev.captionfn.testing.TinyReference;
 import java.io.IOException;
@@ -269,11 +268,10 @@ class ModelDirectoryValidationTest {
             GenerationOptions greedy = new GenerationOptions(1, beam.maxNewTokens(), beam.minNewTokens(),
                     beam.repetitionPenalty(), beam.lengthPenalty(), beam.earlyStopping());
             var image = new ImageDecoder().decode(TinyReference.bytes(c.resource()), 1_000_000);
-            var input = new VisionLanguageModel.Input(m.processor().imagePreprocessor().toPixelValues(image), c.qformerIds(),
-                    c.promptIds(), greedy);
+            var input = m.processor().prepare(image, c.instruction(), greedy);
             long[] got = TestConfig.generate(m.model(), List.of(input)).tokens().get(0);
             assertArrayEquals(c.greedyIds(), got, c.resource() + " " + c.instruction());
-            assertEquals(c.greedyText(), m.processor().llmTokenizer().decode(got));
+            assertEquals(c.greedyText(), m.processor().decode(got));
         }
     }
 

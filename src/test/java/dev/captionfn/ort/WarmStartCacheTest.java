@@ -125,10 +125,9 @@ class WarmStartCacheTest {
                     beam.repetitionPenalty(), beam.lengthPenalty(), beam.earlyStopping());
             for (TinyReference.Case c : TinyReference.cases()) {
                 var image = new ImageDecoder().decode(TinyReference.bytes(c.resource()), 1_000_000);
-                float[] pixels = m.processor().imagePreprocessor().toPixelValues(image);
-                List<long[]> got = TestConfig.generate(m.model(), List.of(
-                        new VisionLanguageModel.Input(pixels, c.qformerIds(), c.promptIds(), beam),
-                        new VisionLanguageModel.Input(pixels, c.qformerIds(), c.promptIds(), greedy))).tokens();
+                var beamInput = m.processor().prepare(image, c.instruction(), beam);
+                List<long[]> got = TestConfig.generate(m.model(), List.of(beamInput, new VisionLanguageModel.Input(
+                        beamInput.pixelValues(), beamInput.qformerIds(), beamInput.promptIds(), greedy))).tokens();
                 assertArrayEquals(c.beamIds(), got.get(0), "beam, " + c.resource());
                 assertArrayEquals(c.greedyIds(), got.get(1), "greedy, " + c.resource());
             }
