@@ -39,7 +39,7 @@ public final class GraphContract {
 
     private GraphContract() {}
 
-    public static List<TensorExpectation> visionInputs(ModelManifest m) {
+    private static List<TensorExpectation> visionInputs(ModelManifest m) {
         var spec = m.graphs().vision();
         List<TensorExpectation> in = new ArrayList<>();
         in.add(TensorExpectation.of(PIXEL_VALUES, name(m, spec, true, PIXEL_VALUES), OnnxJavaType.FLOAT, 4)
@@ -51,21 +51,21 @@ public final class GraphContract {
         return in;
     }
 
-    public static List<TensorExpectation> visionOutputs(ModelManifest m) {
+    private static List<TensorExpectation> visionOutputs(ModelManifest m) {
         return List.of(TensorExpectation.of(LANGUAGE_EMBEDS, name(m, m.graphs().vision(), false, LANGUAGE_EMBEDS), OnnxJavaType.FLOAT, 3)
                 .withDim(1, m.qformer().queryTokens()).withDim(2, m.llm().hiddenSize()));
     }
 
-    public static List<TensorExpectation> embedInputs(ModelManifest m) {
+    private static List<TensorExpectation> embedInputs(ModelManifest m) {
         return List.of(TensorExpectation.of(INPUT_IDS, name(m, m.graphs().embed(), true, INPUT_IDS), OnnxJavaType.INT64, 2));
     }
 
-    public static List<TensorExpectation> embedOutputs(ModelManifest m) {
+    private static List<TensorExpectation> embedOutputs(ModelManifest m) {
         return List.of(TensorExpectation.of(INPUTS_EMBEDS, name(m, m.graphs().embed(), false, INPUTS_EMBEDS), OnnxJavaType.FLOAT, 3)
                 .withDim(2, m.llm().hiddenSize()));
     }
 
-    public static List<TensorExpectation> decoderInputs(ModelManifest m) {
+    private static List<TensorExpectation> decoderInputs(ModelManifest m) {
         var spec = m.graphs().decoder();
         List<TensorExpectation> in = new ArrayList<>();
         in.add(TensorExpectation.of(INPUTS_EMBEDS, name(m, spec, true, INPUTS_EMBEDS), OnnxJavaType.FLOAT, 3)
@@ -80,7 +80,7 @@ public final class GraphContract {
         return in;
     }
 
-    public static List<TensorExpectation> decoderOutputs(ModelManifest m) {
+    private static List<TensorExpectation> decoderOutputs(ModelManifest m) {
         var spec = m.graphs().decoder();
         List<TensorExpectation> out = new ArrayList<>();
         out.add(TensorExpectation.of(LOGITS, name(m, spec, false, LOGITS), OnnxJavaType.FLOAT, 3));
@@ -97,7 +97,7 @@ public final class GraphContract {
      * narrower would leave tokens that can never be generated and ids the tokenizer cannot place.
      * The image placeholder id, where model.json names one, must be one of its columns.
      */
-    public static void checkLogitsWidth(Path file, OrtSession decoder, ModelManifest m) {
+    private static void checkLogitsWidth(Path file, OrtSession decoder, ModelManifest m) {
         try {
             String name = m.graphs().decoder().output(LOGITS);
             if (decoder.getOutputInfo().get(name).getInfo() instanceof TensorInfo info) {
@@ -162,7 +162,7 @@ public final class GraphContract {
         }
     }
 
-    public static void check(Path file, OrtSession session, List<TensorExpectation> inputs, List<TensorExpectation> outputs) {
+    private static void check(Path file, OrtSession session, List<TensorExpectation> inputs, List<TensorExpectation> outputs) {
         try {
             Map<String, NodeInfo> actualIn = session.getInputInfo();
             Map<String, NodeInfo> actualOut = session.getOutputInfo();
