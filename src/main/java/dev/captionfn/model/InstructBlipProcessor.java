@@ -45,11 +45,11 @@ public final class InstructBlipProcessor implements AutoCloseable {
             var image = manifest.image();
             return new InstructBlipProcessor(new ImagePreprocessor(
                     new PreprocessSpec(image.width(), image.height(), image.rescale(), image.mean(), image.std())), qformer, llm);
-        } catch (TokenizerLoadException e) {
+        } catch (RuntimeException e) {
             if (qformer != null) {
                 qformer.close();
             }
-            throw new ModelLoadException(e.getMessage(), e);
+            throw e instanceof TokenizerLoadException t ? new ModelLoadException(t.getMessage(), t) : e;
         }
     }
 

@@ -9,6 +9,7 @@ import dev.captionfn.generate.Search;
 import dev.captionfn.generate.TokenSpace;
 import dev.captionfn.modeldir.ModelManifest;
 import dev.captionfn.ort.GraphSession;
+import dev.captionfn.text.TokenizedBatch;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -104,7 +105,7 @@ public final class VisionLanguageModel implements AutoCloseable {
      * The search for one input: its options, under the model's convention, whose repetition penalty
      * may see the prompt as the reference's input_ids held it.
      */
-    public Search search(Input input, TokenSpace space) {
+    Search search(Input input, TokenSpace space) {
         DecodingConvention convention = decoding.convention();
         return Search.forOptions(input.options(), space, convention,
                 convention.penalisedPromptIds(manifest.llm().imageTokenId(), input.promptIds()));
@@ -122,17 +123,9 @@ public final class VisionLanguageModel implements AutoCloseable {
             }
             System.arraycopy(p, 0, pixels, i * pixelsPerImage, pixelsPerImage);
         }
-        // right padding, as HF's tokenizer pads the Q-Former text (padding="longest")
-        int text = inputs.stream().mapToInt(in -> in.qformerIds().length).max().orElse(0);
-        long[] ids = new long[b * text];
-        long[] mask = new long[b * text];
-        Arrays.fill(ids, qformerPadId);
-        for (int i = 0; i < b; i++) {
-            long[] q = inputs.get(i).qformerIds();
-            System.arraycopy(q, 0, ids, i * text, q.length);
-            Arrays.fill(mask, i * text, i * text + q.length, 1L);
-        }
-        return graphs.languageEmbeds(pixels, b, ids, mask, text, run);
+        // each request's row padded here, once, with the rows it shares the batch with
+        TokenizedBatch text = TokenizedBatch.rightPadded(inputs.stream().map(Input::qformerIds).toList(), qformerPadId);
+        return graphs.languageEmbeds(pixels, b, text.ids(), text.attentionMask(), text.length(), run);
     }
 
     @Override

@@ -31,10 +31,6 @@ public final class ModelFiles {
     /** How many files were hashed, and how many were known unchanged from the cache's record. */
     public record Verification(int hashed, int unchanged) {}
 
-    public static Verification verify(Path modelDir, ModelManifest manifest) {
-        return verify(modelDir, manifest, Optional.empty());
-    }
-
     public static Verification verify(Path modelDir, ModelManifest manifest, Optional<Path> cacheDir) {
         Path record = cacheDir.map(dir -> cacheDirOf(dir, manifest.id()).resolve(VERIFIED)).orElse(null);
         JsonNode known = record == null ? null : readRecord(record);

@@ -2,7 +2,6 @@ package dev.captionfn.text;
 
 import ai.djl.huggingface.tokenizers.Encoding;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.OptionalLong;
@@ -62,20 +61,8 @@ public final class QFormerTokenizer implements AutoCloseable {
         if (texts.isEmpty()) {
             throw new IllegalArgumentException("No texts to tokenize");
         }
-        long[][] rows = new long[texts.size()][];
-        int length = 0;
-        for (int i = 0; i < rows.length; i++) {
-            rows[i] = encodeOne(Objects.requireNonNull(texts.get(i), "texts contains null"));
-            length = Math.max(length, rows[i].length);
-        }
-        long[] ids = new long[rows.length * length];
-        long[] mask = new long[rows.length * length];
-        Arrays.fill(ids, padId);
-        for (int i = 0; i < rows.length; i++) {
-            System.arraycopy(rows[i], 0, ids, i * length, rows[i].length);
-            Arrays.fill(mask, i * length, i * length + rows[i].length, 1L);
-        }
-        return new TokenizedBatch(ids, mask, rows.length, length);
+        return TokenizedBatch.rightPadded(
+                texts.stream().map(text -> encodeOne(Objects.requireNonNull(text, "texts contains null"))).toList(), padId);
     }
 
     /**

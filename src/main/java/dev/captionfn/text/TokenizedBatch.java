@@ -1,6 +1,7 @@
 package dev.captionfn.text;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The Q-Former tokenizer's output for a batch of texts: token ids and attention mask, each a
@@ -30,6 +31,27 @@ public record TokenizedBatch(long[] ids, long[] attentionMask, int batchSize, in
             throw new IllegalArgumentException("Arrays of " + ids.length + " ids and " + attentionMask.length
                     + " mask values do not fill [" + batchSize + ", " + length + "]");
         }
+    }
+
+    /**
+     * Rows of ids padded on the right to the longest with {@code padId}, as HF's tokenizers pad
+     * with {@code padding="longest"}: the one place a batch's rows are padded, whether a tokenizer
+     * encodes them together or the model puts together the rows of requests tokenized one by one.
+     */
+    public static TokenizedBatch rightPadded(List<long[]> rows, long padId) {
+        if (rows.isEmpty()) {
+            throw new IllegalArgumentException("No rows to pad");
+        }
+        int length = rows.stream().mapToInt(row -> row.length).max().orElse(0);
+        long[] ids = new long[rows.size() * length];
+        long[] mask = new long[rows.size() * length];
+        Arrays.fill(ids, padId);
+        for (int i = 0; i < rows.size(); i++) {
+            long[] row = rows.get(i);
+            System.arraycopy(row, 0, ids, i * length, row.length);
+            Arrays.fill(mask, i * length, i * length + row.length, 1L);
+        }
+        return new TokenizedBatch(ids, mask, rows.size(), length);
     }
 
     /** The ONNX tensor shape, {@code [batchSize, length]}. */
