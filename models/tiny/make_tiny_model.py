@@ -766,7 +766,7 @@ def load_checkpoint(path):
 
 def export(checkpoint_rel, model_rel):
     cmd = [sys.executable, os.path.join("models", "export", "export_model.py"), "--checkpoint", checkpoint_rel,
-           "--out", model_rel, "--id", MODEL_ID, "--force", "--verify"]
+           "--out", model_rel, "--id", MODEL_ID, "--force", "--verify", "--decoder-contract", "1"]
     print("$ " + " ".join(cmd), flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True)
 

@@ -4,7 +4,7 @@ import argparse
 import os
 import sys
 
-from .manifest import CONVENTIONS
+from .manifest import CONTRACTS, CONVENTIONS, KV_DTYPES
 from .precision import (ACCURACY_LEVELS, BLOCK_SIZES, DEFAULT_ACCURACY_LEVEL, DEFAULT_BLOCK_SIZE,
                         DEFAULT_QUANTIZED_GRAPHS, QUANTIZABLE_GRAPHS)
 
@@ -44,6 +44,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--convention", choices=CONVENTIONS,
                    help="model.json's generation.convention: the reference its decoding follows (default: the "
                         "recipe's, lavis for InstructBLIP-Vicuna and BLIP-2-OPT)")
+    p.add_argument("--decoder-contract", type=int, choices=CONTRACTS, default=2,
+                   help="2 (default, model.json format 2): the decoder gathers its past rows by a beam_idx input and "
+                        "returns the last position's logits only; 1 (format 1): the caller gathers the pasts, "
+                        "logits for every position, float32 KV, what servers before format 2 read")
+    p.add_argument("--kv-dtype", choices=KV_DTYPES, default="float32",
+                   help="element type of the decoder's pasts and presents (contract 2 only): float16 halves the "
+                        "KV cache's bytes for GPU exports; CPU exports keep float32 (default)")
     p.add_argument("--seed", type=int, default=0, help="--tiny-random weights' seed")
     p.add_argument("--random-size", choices=RANDOM_SIZES, default="tiny",
                    help="--tiny-random size: tiny (a committed test fixture) or bench150m (~150M parameters, "
@@ -65,6 +72,9 @@ def check(args, p):
     if args.precision == "fp16" and not args.device.startswith("cuda"):
         p.error("--precision fp16 is exported and verified on a GPU: add --device cuda "
                 "(PyTorch's CPU kernels do not run every fp16 operation)")
+    if args.kv_dtype != "float32" and args.decoder_contract != 2:
+        p.error(f"--kv-dtype {args.kv_dtype} needs --decoder-contract 2 (the contract 1 decoder's pasts "
+                "and presents are float32)")
     if args.precision in ("int8", "int4"):
         args.block_size = args.block_size or DEFAULT_BLOCK_SIZE[args.precision]
     if not 14 <= args.opset <= 20:

@@ -148,7 +148,9 @@ def run(args):
     ids["image_token_id"] = compat.image_token_id(processor, config)
 
     log(f"exporting the graphs (opset {args.opset})")
-    data = graphs.export_all(model, recipe.family, args.out, args.opset, args.device, show)
+    log(f"decoder contract {args.decoder_contract}, {args.kv_dtype} KV")
+    data = graphs.export_all(model, recipe.family, args.out, args.opset, args.device, show,
+                             contract=args.decoder_contract, kv_dtype=args.kv_dtype)
     if args.precision in ("int8", "int4"):
         bits = 8 if args.precision == "int8" else 4
         files = {name: manifest.GRAPH_FILES[name] for name in args.quantize_graphs}
@@ -166,7 +168,8 @@ def run(args):
         query_tokens=config.num_query_tokens,
         llm=manifest.LlmSpec(hidden_size=hidden, layers=layers, kv_heads=kv_heads, head_size=head_size, **ids),
         prompt=recipe.prompt, generation=generation,
-        graph_data={k: tuple(v) for k, v in data.items() if v}, source=source)
+        graph_data={k: tuple(v) for k, v in data.items() if v}, source=source,
+        decoder_contract=args.decoder_contract, kv_dtype=args.kv_dtype)
     manifest.write(spec, args.out, show_progress=show)
     log(f"wrote {args.out} in {time.monotonic() - started:.0f} s")
 

@@ -5,8 +5,8 @@ The wrappers call the HF submodules the way HF's own generate() does (vision_mod
 post-LayerNorm output → Q-Former with the learned queries, the instruction for InstructBLIP →
 the first num_query_tokens outputs → language_projection), so that they hold across transformers
 versions whose generate() differs in how it splices the queries into the prompt. Inputs and
-outputs are float32 whatever the weights are (the server feeds float32 and keeps a float32 KV
-cache); fp16 graphs cast inside.
+outputs are float32 whatever the weights are (the server feeds float32), apart from the decoder
+contract v2's pasts and presents, which are its kv_dtype; fp16 graphs cast inside.
 """
 import contextlib
 import glob
@@ -67,9 +67,10 @@ class EmbedGraph(torch.nn.Module):
 
 
 class DecoderGraph(torch.nn.Module):
-    """The language model over embeddings with an explicit KV cache. logits_to_keep=0 (the export)
-    returns logits for every position, as the contract says; the reference search asks for the last
-    position only, which is what HF generate computes (the same numbers as HF's)."""
+    """The language model over embeddings with an explicit KV cache: the decoder contract v1.
+    logits_to_keep=0 (the export) returns logits for every position, as the contract says; the
+    reference search asks for the last position only, which is what HF generate computes (the same
+    numbers as HF's)."""
 
     def __init__(self, model, layers: int, logits_to_keep: int = 0):
         super().__init__()
@@ -80,14 +81,52 @@ class DecoderGraph(torch.nn.Module):
                                "version; the server feeds them (install the versions in requirements.txt)")
         self.extra = compat.logits_to_keep_options(self.lm.forward, logits_to_keep)
 
-    def forward(self, inputs_embeds, attention_mask, position_ids, *past):
+    def run(self, inputs_embeds, attention_mask, position_ids, past):
+        """(logits, [(key, value)] per layer) in the model's dtype, past: [(key, value)] in any dtype."""
         dtype = _dtype(self.lm)
-        pairs = [(past[2 * i].to(dtype), past[2 * i + 1].to(dtype)) for i in range(self.layers)]
+        pairs = [(k.to(dtype), v.to(dtype)) for k, v in past]
         out = self.lm(inputs_embeds=inputs_embeds.to(dtype), attention_mask=attention_mask,
                       position_ids=position_ids, past_key_values=cache_in(pairs), use_cache=True, return_dict=True,
                       **self.extra)
-        presents = cache_out(out.past_key_values)
-        return (out.logits.float(), *[t.float() for pair in presents for t in pair])
+        return out.logits, cache_out(out.past_key_values)
+
+    def forward(self, inputs_embeds, attention_mask, position_ids, *past):
+        pairs = [(past[2 * i], past[2 * i + 1]) for i in range(self.layers)]
+        logits, presents = self.run(inputs_embeds, attention_mask, position_ids, pairs)
+        return (logits.float(), *[t.float() for pair in presents for t in pair])
+
+
+KV_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+
+
+class DecoderGraphV2(DecoderGraph):
+    """The decoder contract v2 (model.json format 2). beam_idx [batch] names, for each row, the past
+    row it continues: the graph gathers the pasts itself (index_select on axis 0, before the model),
+    so that a beam search's reorder happens where the cache lives and the presents go back in as
+    pasts untouched; the output batch is len(beam_idx), whatever the past's. Logits of the last
+    position only (HF's logits_to_keep=1: the LM head no longer runs over the whole prompt at
+    prefill; sliced again for language models without it). Pasts and presents are kv_dtype (float16
+    halves what a GPU keeps and moves); the model computes in its own dtype."""
+
+    def __init__(self, model, layers: int, kv_dtype: str = "float32"):
+        super().__init__(model, layers, logits_to_keep=1)
+        self.kv_dtype = KV_DTYPES[kv_dtype]
+
+    def forward(self, inputs_embeds, attention_mask, position_ids, beam_idx, *past):
+        pairs = [(past[2 * i].index_select(0, beam_idx), past[2 * i + 1].index_select(0, beam_idx))
+                 for i in range(self.layers)]
+        logits, presents = self.run(inputs_embeds, attention_mask, position_ids, pairs)
+        # select-then-unsqueeze, not a slice: the graph then declares the logits [batch, 1, vocab]
+        return (logits[:, -1].unsqueeze(1).float(), *[t.to(self.kv_dtype) for pair in presents for t in pair])
+
+
+def decoder_graph(model, layers: int, contract: int = 1, kv_dtype: str = "float32"):
+    """The wrapper for a decoder contract: DecoderGraph (1) or DecoderGraphV2 (2)."""
+    if contract == 1:
+        if kv_dtype != "float32":
+            raise ValueError(f"kv_dtype {kv_dtype} needs the decoder contract 2 (v1's KV is float32)")
+        return DecoderGraph(model, layers)
+    return DecoderGraphV2(model, layers, kv_dtype)
 
 
 @contextlib.contextmanager
@@ -117,8 +156,12 @@ def llm_shape(model):
     return hidden, text.num_hidden_layers, getattr(text, "num_key_value_heads", None) or heads, head_size
 
 
-def decoder_names(layers):
+def decoder_names(layers, contract=1):
+    """The decoder graph's input and output names, in order: the three inputs, beam_idx (contract
+    2), the pasts by layer; logits, the presents by layer."""
     inputs = ["inputs_embeds", "attention_mask", "position_ids"]
+    if contract == 2:
+        inputs.append(manifest.DECODER_INPUTS_V2["beam_idx"])
     outputs = ["logits"]
     for i in range(layers):
         for kind in ("key", "value"):
@@ -159,13 +202,16 @@ def _finish(scratch_dir, file, out_dir):
     return data
 
 
-def export_all(model, family: str, out_dir: str, opset: int, device, show_progress=True) -> dict:
-    """Writes vision.onnx, embed.onnx and decoder.onnx to out_dir; returns {graph: [data files]}."""
+def export_all(model, family: str, out_dir: str, opset: int, device, show_progress=True, contract=1,
+               kv_dtype="float32") -> dict:
+    """Writes vision.onnx, embed.onnx and decoder.onnx (of the decoder contract, 1 or 2, with a
+    kv_dtype KV for 2) to out_dir; returns {graph: [data files]}."""
     reads_instruction = family == "instructblip"
     vision_cfg = model.config.vision_config
     size = vision_cfg.image_size
     hidden, layers, kv_heads, head_size = llm_shape(model)
-    b, t, p, s = 2, 5, 3, 4  # distinct sizes so that no two dynamic axes are confused while tracing
+    # distinct sizes so that no two dynamic axes are confused while tracing (pb: v2's past batch)
+    b, t, p, s, pb = 2, 5, 3, 4, 7
     q_vocab = getattr(model.config.qformer_config, "vocab_size", 100)
     data = {}
     steps = ["vision", "embed", "decoder"]
@@ -192,17 +238,30 @@ def export_all(model, family: str, out_dir: str, opset: int, device, show_progre
                         ["input_ids"], ["inputs_embeds"],
                         {"input_ids": {0: "batch", 1: "sequence"}, "inputs_embeds": {0: "batch", 1: "sequence"}}, opset)
             else:
-                inputs, outputs = decoder_names(layers)
-                past = [torch.randn(b, kv_heads, p, head_size, device=device) for _ in range(2 * layers)]
+                inputs, outputs = decoder_names(layers, contract)
+                kv = KV_DTYPES[kv_dtype]
+                if contract == 1:
+                    past = [torch.randn(b, kv_heads, p, head_size, device=device) for _ in range(2 * layers)]
+                    beam = ()
+                else:
+                    # a past of another batch than the rows, so that the two batch axes stay apart
+                    past = [torch.randn(pb, kv_heads, p, head_size, device=device).to(kv) for _ in range(2 * layers)]
+                    beam = (torch.tensor([pb - 1, 2], device=device),)
                 args = (torch.randn(b, s, hidden, device=device),
                         torch.ones(b, p + s, dtype=torch.long, device=device),
-                        torch.arange(p, p + s, device=device)[None].expand(b, -1).contiguous(), *past)
+                        torch.arange(p, p + s, device=device)[None].expand(b, -1).contiguous(), *beam, *past)
                 axes = {"inputs_embeds": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "total"},
-                        "position_ids": {0: "batch", 1: "sequence"}, "logits": {0: "batch", 1: "sequence"}}
-                axes.update({n: {0: "batch", 2: "past"} for n in inputs[3:]})
+                        "position_ids": {0: "batch", 1: "sequence"},
+                        "logits": {0: "batch", 1: "sequence"} if contract == 1 else {0: "batch"}}
+                pasts = inputs[3 + len(beam):]
+                if contract == 1:
+                    axes.update({n: {0: "batch", 2: "past"} for n in pasts})
+                else:
+                    axes["beam_idx"] = {0: "batch"}
+                    axes.update({n: {0: "past_batch", 2: "past"} for n in pasts})
                 axes.update({n: {0: "batch", 2: "total"} for n in outputs[1:]})
                 with traceable_masks():
-                    _export(DecoderGraph(model, layers), args, path, inputs, outputs, axes, opset)
+                    _export(decoder_graph(model, layers, contract, kv_dtype), args, path, inputs, outputs, axes, opset)
             data[name] = _finish(scratch, manifest.GRAPH_FILES[name], out_dir)
             bar.update(1)
     return data

@@ -15,9 +15,19 @@ from typing import Optional
 
 from . import progress
 
-# The layout version written as model.json's "format"; the server refuses any other (and none).
-# It must equal ManifestReader.FORMAT in Java, which tests/test_manifest.py checks.
+# The layout versions written as model.json's "format"; the server refuses any other (and none).
+# FORMAT (1) is the decoder contract v1, FORMAT_V2 (2) the contract v2 (a beam_idx input, logits
+# of the last position only, a kv_dtype). tests/test_manifest.py checks that Java's
+# ManifestReader reads exactly FORMATS.
 FORMAT = 1
+FORMAT_V2 = 2
+FORMATS = (FORMAT, FORMAT_V2)
+# model.json's format for each decoder contract
+CONTRACT_FORMATS = {1: FORMAT, 2: FORMAT_V2}
+CONTRACTS = tuple(CONTRACT_FORMATS)
+# graphs.decoder.kv_dtype (format 2): the element type of the decoder's pasts and presents. float16
+# halves the bytes a GPU keeps and moves per step; format 1's are float32.
+KV_DTYPES = ("float32", "float16")
 FILE_NAME = "model.json"
 QFORMER_TOKENIZER = "qformer/tokenizer.json"
 LLM_TOKENIZER = "llm/tokenizer.json"
@@ -33,6 +43,10 @@ EMBED_OUTPUTS = {"inputs_embeds": "inputs_embeds"}
 DECODER_INPUTS = {"inputs_embeds": "inputs_embeds", "attention_mask": "attention_mask",
                   "position_ids": "position_ids",
                   "past_key": "past_key_values.{i}.key", "past_value": "past_key_values.{i}.value"}
+# Contract v2: beam_idx int64 [batch] says which past row each row continues (gathered inside the graph).
+DECODER_INPUTS_V2 = {"inputs_embeds": "inputs_embeds", "attention_mask": "attention_mask",
+                     "position_ids": "position_ids", "beam_idx": "beam_idx",
+                     "past_key": "past_key_values.{i}.key", "past_value": "past_key_values.{i}.value"}
 DECODER_OUTPUTS = {"logits": "logits", "present_key": "present.{i}.key", "present_value": "present.{i}.value"}
 
 FAMILIES = ("instructblip", "blip2")
@@ -175,10 +189,19 @@ class ModelSpec:
     # graph name -> external data files beside it (ONNX Runtime reads them relative to the graph)
     graph_data: dict = field(default_factory=dict)
     source: dict = field(default_factory=dict)
+    # 1: format 1 (pasts gathered by the caller, logits of every position, float32 KV); 2: format 2
+    decoder_contract: int = 1
+    kv_dtype: str = "float32"
 
     def __post_init__(self):
         if self.family not in FAMILIES:
             raise ValueError(f"family must be one of {FAMILIES}, was {self.family!r}")
+        if self.decoder_contract not in CONTRACTS:
+            raise ValueError(f"decoder_contract must be one of {CONTRACTS}, was {self.decoder_contract!r}")
+        if self.kv_dtype not in KV_DTYPES:
+            raise ValueError(f"kv_dtype must be one of {KV_DTYPES}, was {self.kv_dtype!r}")
+        if self.decoder_contract == 1 and self.kv_dtype != "float32":
+            raise ValueError(f"kv_dtype {self.kv_dtype} needs the decoder contract 2 (format 1's KV is float32)")
         if not self.prompt.strip():
             raise ValueError("prompt must not be blank")
         unknown = set(self.graph_data) - set(GRAPH_FILES)
@@ -213,8 +236,9 @@ def _ref(model_dir, rel, show_progress):
 def to_json(spec: ModelSpec, model_dir: str, show_progress=False) -> dict:
     """The model.json object for spec, hashing each file it names in model_dir."""
     graphs = {}
+    v2 = spec.decoder_contract == 2
     roles = {"vision": (VISION_INPUTS, VISION_OUTPUTS), "embed": (EMBED_INPUTS, EMBED_OUTPUTS),
-             "decoder": (DECODER_INPUTS, DECODER_OUTPUTS)}
+             "decoder": (DECODER_INPUTS_V2 if v2 else DECODER_INPUTS, DECODER_OUTPUTS)}
     for name, file in GRAPH_FILES.items():
         entry = _ref(model_dir, file, show_progress)
         data = spec.graph_data.get(name, ())
@@ -228,10 +252,12 @@ def to_json(spec: ModelSpec, model_dir: str, show_progress=False) -> dict:
         if name == "vision" and spec.family == "blip2":
             # BLIP-2's Q-Former reads no instruction: the graph has no qformer_* inputs.
             inputs = {"pixel_values": inputs["pixel_values"]}
+        if name == "decoder" and v2:
+            entry["kv_dtype"] = spec.kv_dtype
         entry["inputs"], entry["outputs"] = dict(inputs), dict(outputs)
         graphs[name] = entry
     out = {
-        "format": FORMAT,
+        "format": CONTRACT_FORMATS[spec.decoder_contract],
         "id": spec.id,
         "family": spec.family,
         "description": spec.description,
@@ -265,12 +291,28 @@ def spec_from_json(manifest: dict) -> ModelSpec:
     llm["eos_ids"] = tuple(llm["eos_ids"])
     graph_data = {name: tuple(ref["file"] for ref in graph["data"])
                   for name, graph in manifest["graphs"].items() if graph.get("data")}
+    contract, kv_dtype = decoder_contract(manifest)
     return ModelSpec(
         id=manifest["id"], family=manifest["family"], description=manifest["description"],
         image_size=manifest["image"]["width"], qformer_max_length=manifest["qformer"]["max_length"],
         query_tokens=manifest["qformer"]["query_tokens"], llm=LlmSpec(**llm), prompt=manifest["prompt"],
         generation=Generation(**manifest["generation"]), graph_data=graph_data,
-        source=dict(manifest.get("source", {})))
+        source=dict(manifest.get("source", {})), decoder_contract=contract, kv_dtype=kv_dtype)
+
+
+def decoder_contract(manifest: dict) -> tuple:
+    """(contract, kv_dtype) of a model.json: (1, "float32") for format 1, (2, graphs.decoder.kv_dtype)
+    for format 2; what every Python runner of the graphs reads before feeding the decoder."""
+    found = manifest.get("format")
+    contracts = {f: c for c, f in CONTRACT_FORMATS.items()}
+    if found not in contracts or isinstance(found, bool):
+        raise ValueError(f"model.json: format {found!r} is not one this exporter knows ({list(FORMATS)})")
+    if contracts[found] == 1:
+        return 1, "float32"
+    kv_dtype = manifest["graphs"]["decoder"].get("kv_dtype")
+    if kv_dtype not in KV_DTYPES:
+        raise ValueError(f"model.json: graphs.decoder.kv_dtype {kv_dtype!r} is not one of {KV_DTYPES}")
+    return 2, kv_dtype
 
 
 def read(model_dir: str) -> dict:

@@ -82,6 +82,23 @@ class CliTest(unittest.TestCase):
         self.assertIn("invalid choice: 'lavis-4.33'",
                       refused("--tiny-random", "blip2", "--out", self.out, "--convention", "lavis-4.33")[1])
 
+    def test_new_exports_get_the_decoder_contract_2_with_a_float32_kv(self):
+        args = cli.parse(["--tiny-random", "instructblip", "--out", self.out])
+        self.assertEqual((2, "float32"), (args.decoder_contract, args.kv_dtype))
+        args = cli.parse(["--tiny-random", "instructblip", "--out", self.out, "--decoder-contract", "1"])
+        self.assertEqual((1, "float32"), (args.decoder_contract, args.kv_dtype))
+        args = cli.parse(["--tiny-random", "instructblip", "--out", self.out, "--kv-dtype", "float16"])
+        self.assertEqual((2, "float16"), (args.decoder_contract, args.kv_dtype))
+
+    def test_a_float16_kv_with_the_contract_1_is_refused(self):
+        code, err = refused("--tiny-random", "blip2", "--out", self.out, "--decoder-contract", "1", "--kv-dtype", "float16")
+        self.assertEqual(2, code)
+        self.assertIn("--kv-dtype float16 needs --decoder-contract 2 (the contract 1 decoder's pasts and presents "
+                      "are float32)", err)
+        self.assertIn("invalid choice: 3", refused("--tiny-random", "blip2", "--out", self.out, "--decoder-contract", "3")[1])
+        self.assertIn("invalid choice: 'bfloat16'",
+                      refused("--tiny-random", "blip2", "--out", self.out, "--kv-dtype", "bfloat16")[1])
+
     def test_a_random_size_goes_with_tiny_random(self):
         self.assertEqual("bench150m", cli.parse(["--tiny-random", "instructblip", "--out", self.out,
                                                  "--random-size", "bench150m"]).random_size)

@@ -12,22 +12,37 @@ from captionfn_export import manifest
 from captionfn_export.manifest import Generation, LlmSpec, ModelSpec
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
-TINY = os.path.join(ROOT, "models", "tiny", "model")
+TINY_DIRS = os.path.join(ROOT, "models", "tiny")
+TINY = os.path.join(TINY_DIRS, "model")
 JAVA_READER = os.path.join(ROOT, "src", "main", "java", "dev", "captionfn", "modeldir", "ManifestReader.java")
 
 
-def java_reader_format():
-    """The format the server's reader accepts, from its source: the one place it is stated."""
-    with open(JAVA_READER, encoding="utf-8") as f:
-        found = re.findall(r"public static final int FORMAT = (\d+);", f.read())
-    if len(found) != 1:
-        raise AssertionError(f"{JAVA_READER}: expected one 'public static final int FORMAT = <n>;', found {found}")
-    return int(found[0])
+def java_reader_formats(text=None):
+    """The formats the server's reader accepts, from its source, the one place they are stated:
+    every `static final int FORMAT<suffix> = <n>;` (FORMAT = 1 for the decoder contract v1,
+    FORMAT_V2 = 2 for v2) and the members of a `FORMATS = Set.of(...)` (numbers, or those constants)."""
+    if text is None:
+        with open(JAVA_READER, encoding="utf-8") as f:
+            text = f.read()
+    constants = {name: int(value) for name, value in re.findall(r"static final int (FORMAT\w*)\s*=\s*(\d+)\s*;", text)}
+    found = set(constants.values())
+    for members in re.findall(r"\bFORMATS\s*=\s*(?:Set|List)\.of\(([^)]*)\)", text):
+        for member in (m.strip() for m in members.split(",") if m.strip()):
+            if not (member.isdigit() or member in constants):
+                raise AssertionError(f"{JAVA_READER}: FORMATS names {member!r}, neither a number nor a FORMAT constant")
+            found.add(int(member) if member.isdigit() else constants[member])
+    if constants.get("FORMAT") != manifest.FORMAT:
+        raise AssertionError(f"{JAVA_READER}: expected 'public static final int FORMAT = {manifest.FORMAT};' (the "
+                             f"contract v1's format), found {constants}")
+    return found
 
 
 def committed_model_dirs():
-    """The model directories the repository carries: the default model and the test fixtures."""
-    found = [TINY]
+    """The model directories the repository carries: the default model, its v2 siblings and the
+    test fixtures."""
+    found = [TINY] + sorted(os.path.join(TINY_DIRS, d) for d in os.listdir(TINY_DIRS)
+                            if os.path.join(TINY_DIRS, d) != TINY
+                            and os.path.isfile(os.path.join(TINY_DIRS, d, manifest.FILE_NAME)))
     resources = os.path.join(ROOT, "src", "test", "resources")
     for parent, _dirs, files in os.walk(resources):
         if manifest.FILE_NAME in files and os.path.isfile(os.path.join(parent, "vision.onnx")):
@@ -97,13 +112,25 @@ class ModelJsonTest(unittest.TestCase):
                 self.assertEqual(manifest.dumps(written).encode("utf-8"), f.read())
             self.assertFalse(os.path.exists(os.path.join(d.path, manifest.FILE_NAME + ".tmp")))
 
-    def test_the_writer_writes_the_format_the_java_reader_reads(self):
-        self.assertEqual(java_reader_format(), manifest.FORMAT)
+    def test_the_writer_writes_the_formats_the_java_reader_reads(self):
+        # FORMAT (1, the decoder contract v1) and FORMAT_V2 (2) must be what ManifestReader reads:
+        # its FORMAT = 1 and FORMAT_V2 = 2 constants, or a FORMATS = Set.of(1, 2).
+        self.assertEqual(set(manifest.FORMATS), java_reader_formats())
         with ModelDir() as d:
-            self.assertEqual(java_reader_format(), manifest.to_json(tiny_spec(), d.path)["format"])
+            for contract in manifest.CONTRACTS:
+                self.assertIn(manifest.to_json(tiny_spec(decoder_contract=contract), d.path)["format"],
+                              java_reader_formats())
         for model_dir in committed_model_dirs():
             with self.subTest(model_dir=os.path.relpath(model_dir, ROOT)):
-                self.assertEqual(java_reader_format(), manifest.read(model_dir)["format"])
+                self.assertIn(manifest.read(model_dir)["format"], java_reader_formats())
+
+    def test_the_java_formats_are_read_from_constants_or_from_a_set(self):
+        v1 = "public static final int FORMAT = 1;"
+        self.assertEqual({1}, java_reader_formats(v1))
+        self.assertEqual({1, 2}, java_reader_formats(v1 + "\n    public static final int FORMAT_V2 = 2;"))
+        self.assertEqual({1, 2}, java_reader_formats(v1 + " static final Set<Integer> FORMATS = Set.of(FORMAT, 2);"))
+        with self.assertRaisesRegex(AssertionError, "expected 'public static final int FORMAT = 1;'"):
+            java_reader_formats("public static final Set<Integer> FORMATS = Set.of(1, 2);")
 
     def test_a_spec_round_trips_through_json(self):
         with ModelDir("decoder.onnx.data") as d:
@@ -111,6 +138,72 @@ class ModelJsonTest(unittest.TestCase):
                              llm=dataclasses.replace(tiny_spec().llm, image_token_id=45),
                              generation=Generation(convention="transformers"))
             self.assertEqual(spec, manifest.spec_from_json(manifest.write(spec, d.path)))
+
+    def test_a_contract_2_spec_round_trips_through_format_2(self):
+        with ModelDir() as d:
+            for kv_dtype in manifest.KV_DTYPES:
+                with self.subTest(kv_dtype=kv_dtype):
+                    spec = tiny_spec(decoder_contract=2, kv_dtype=kv_dtype, source={"precision": "fp32"})
+                    written = manifest.write(spec, d.path)
+                    self.assertEqual(2, written["format"])
+                    self.assertEqual(spec, manifest.spec_from_json(manifest.read(d.path)))
+                    self.assertEqual((2, kv_dtype), manifest.decoder_contract(written))
+
+    def test_format_2_names_the_kv_dtype_and_the_beam_idx_input_of_the_decoder_only(self):
+        with ModelDir() as d:
+            v2 = manifest.to_json(tiny_spec(decoder_contract=2, kv_dtype="float16"), d.path)
+            v1 = manifest.to_json(tiny_spec(), d.path)
+        decoder = v2["graphs"]["decoder"]
+        self.assertEqual("float16", decoder["kv_dtype"])
+        self.assertEqual(["inputs_embeds", "attention_mask", "position_ids", "beam_idx", "past_key", "past_value"],
+                         list(decoder["inputs"]))
+        self.assertEqual("beam_idx", decoder["inputs"]["beam_idx"])
+        self.assertEqual(v1["graphs"]["decoder"]["outputs"], decoder["outputs"])
+        # everything else is format 1's, key for key
+        self.assertEqual({k: v for k, v in v1.items() if k not in ("format", "graphs")},
+                         {k: v for k, v in v2.items() if k not in ("format", "graphs")})
+        self.assertEqual({k: v1["graphs"][k] for k in ("vision", "embed")}, {k: v2["graphs"][k] for k in ("vision", "embed")})
+
+    def test_format_1_has_no_kv_dtype_and_no_beam_idx(self):
+        with ModelDir() as d:
+            v1 = manifest.to_json(tiny_spec(), d.path)
+        self.assertEqual(1, v1["format"])
+        self.assertNotIn("kv_dtype", v1["graphs"]["decoder"])
+        self.assertNotIn("beam_idx", v1["graphs"]["decoder"]["inputs"])
+        self.assertEqual((1, "float32"), manifest.decoder_contract(v1))
+
+    def test_the_committed_v2_directories_are_their_v1_siblings_with_the_contract_2_decoder(self):
+        # Exported from the same source as the v1 directory beside them: the same weights (the
+        # vision and embed graphs and the tokenizers hash alike), only the decoder differs.
+        pairs = [(os.path.join(TINY_DIRS, "model-v2"), TINY, "float32"),
+                 (os.path.join(TINY_DIRS, "model-v2-fp16kv"), TINY, "float16")]
+        for family in ("instructblip", "blip2"):
+            fixtures = os.path.join(ROOT, "src", "test", "resources", "hf-tiny-random")
+            pairs.append((os.path.join(fixtures, family + "-v2"), os.path.join(fixtures, family), "float32"))
+        for v2_dir, v1_dir, kv_dtype in pairs:
+            with self.subTest(model_dir=os.path.relpath(v2_dir, ROOT)):
+                v1, v2 = manifest.read(v1_dir), manifest.read(v2_dir)
+                self.assertEqual((2, kv_dtype), manifest.decoder_contract(v2))
+                self.assertEqual(dataclasses.replace(manifest.spec_from_json(v1), decoder_contract=2, kv_dtype=kv_dtype),
+                                 manifest.spec_from_json(v2))
+                for name in ("vision", "embed"):
+                    self.assertEqual(v1["graphs"][name]["sha256"], v2["graphs"][name]["sha256"], name)
+                for part in ("qformer", "llm"):
+                    self.assertEqual(v1[part]["tokenizer"], v2[part]["tokenizer"], part)
+
+    def test_a_float16_kv_needs_the_contract_2(self):
+        with self.assertRaisesRegex(ValueError, "kv_dtype float16 needs the decoder contract 2"):
+            tiny_spec(kv_dtype="float16")
+        with self.assertRaisesRegex(ValueError, "kv_dtype must be one of"):
+            tiny_spec(decoder_contract=2, kv_dtype="bfloat16")
+        with self.assertRaisesRegex(ValueError, "decoder_contract must be one of"):
+            tiny_spec(decoder_contract=3)
+
+    def test_an_unknown_format_or_kv_dtype_is_refused_by_the_runners_reading(self):
+        with self.assertRaisesRegex(ValueError, "format 3 is not one this exporter knows"):
+            manifest.decoder_contract({"format": 3})
+        with self.assertRaisesRegex(ValueError, "kv_dtype 'int8' is not one of"):
+            manifest.decoder_contract({"format": 2, "graphs": {"decoder": {"kv_dtype": "int8"}}})
 
     def test_the_image_token_and_the_convention_are_written_when_known_and_left_out_when_not(self):
         with ModelDir() as d:
