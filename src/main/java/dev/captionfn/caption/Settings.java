@@ -34,7 +34,8 @@ public class Settings {
                 new SessionSettings.TensorRt(trt.fp16(), trt.layerNormFp32Fallback(), bytes(trt.maxWorkspaceSize()),
                         trt.builderOptimizationLevel()),
                 config.cache().dir(),
-                new SessionSettings.ShapeLimits(config.batch().maxRows(), maxPromptTokens(limits.maxPromptChars()), limits.maxNewTokens()));
+                new SessionSettings.ShapeLimits(config.batch().maxRows(), maxPromptTokens(limits.maxPromptChars()), limits.maxNewTokens()),
+                m.ioBinding());
     }
 
     /** How requests that arrive together are batched. */

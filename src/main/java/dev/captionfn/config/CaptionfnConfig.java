@@ -57,6 +57,14 @@ public interface CaptionfnConfig {
 
         /** Where the embedded default model is unpacked; unset means a temporary directory. */
         Optional<Path> extractDir();
+
+        /**
+         * Runs a decoder of contract 2 (model.json format 2) through ONNX Runtime's I/O binding,
+         * which keeps the KV cache in the execution provider's memory; false runs it through the
+         * Java API, every tensor on the host, as before. Contract 1 decoders always run that way.
+         */
+        @WithDefault("true")
+        boolean ioBinding();
     }
 
     /**

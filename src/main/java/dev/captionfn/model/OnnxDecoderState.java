@@ -1,10 +1,12 @@
 package dev.captionfn.model;
 
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.captionfn.generate.DecoderState;
 import dev.captionfn.modeldir.GraphContract;
+import dev.captionfn.modeldir.ModelManifest;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -15,26 +17,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The decoder's state for one batch of rows: attention masks, next positions and the KV cache,
- * which it reorders when the search keeps, repeats or drops rows.
- *
- * <p>Rows are left-padded at prefill, so every row's last position is its real last token; padded
- * positions are masked out and do not advance the position ids (HF: cumsum of the mask - 1).
+ * The decoder's state for one batch of rows on the Java API's path: every run's inputs and outputs
+ * are host tensors. The KV cache follows the search as the decoder contract says: a contract 1
+ * graph is fed the presents gathered on the host into the search's row order; a contract 2 graph
+ * takes the presents untouched with {@code beam_idx} and gathers inside the graph. The bound path
+ * ({@link BoundDecoderState}) keeps the cache in the provider's memory instead.
  */
 final class OnnxDecoderState implements DecoderState {
-    /** A row to prefill: the projected query embeddings followed by the prompt's token ids. */
-    record PrefillRow(float[] languageEmbeds, long[] promptIds) {}
-
     private final OnnxGraphs graphs;
-    private final int hidden;
     private final int kvHeads;
     private final int headSize;
     private final OrtSession.RunOptions run;
+    private final boolean reordersInGraph;
+    private final DecoderRows rows = new DecoderRows();
 
-    private int rows;
-    private int pastLength;
-    private long[] mask;
-    private long[] nextPosition;
     private float[] logits;
     private int width;
     /** Reused targets of {@link #gather}, one per layer's key and value. */
@@ -47,16 +43,16 @@ final class OnnxDecoderState implements DecoderState {
         this.run = run;
         this.gatherBuffers = gatherBuffers;
         var llm = graphs.manifest().llm();
-        this.hidden = llm.hiddenSize();
         this.kvHeads = llm.kvHeads();
         this.headSize = llm.headSize();
+        this.reordersInGraph = graphs.manifest().decoder().reordersInGraph();
     }
 
     /**
      * @param gatherBuffers one slot per layer's key and value ({@link #scratch}); the state fills
      *     and grows them, and they may serve the next batch once this state is closed
      */
-    static OnnxDecoderState prefill(OnnxGraphs graphs, List<PrefillRow> batch, long padId, OrtSession.RunOptions run,
+    static OnnxDecoderState prefill(OnnxGraphs graphs, List<DecoderRows.PrefillRow> batch, long padId, OrtSession.RunOptions run,
             ByteBuffer[] gatherBuffers) throws OrtException {
         OnnxDecoderState state = new OnnxDecoderState(graphs, run, gatherBuffers);
         try {
@@ -68,100 +64,88 @@ final class OnnxDecoderState implements DecoderState {
         }
     }
 
-    private void runPrefill(List<PrefillRow> batch, long padId) throws OrtException {
-        int b = batch.size();
-        int queries = graphs.manifest().qformer().queryTokens();
-        int promptMax = batch.stream().mapToInt(r -> r.promptIds().length).max().orElse(0);
-        long[] ids = new long[b * promptMax];
-        java.util.Arrays.fill(ids, padId);
-        for (int r = 0; r < b; r++) {
-            long[] p = batch.get(r).promptIds();
-            System.arraycopy(p, 0, ids, r * promptMax + promptMax - p.length, p.length);
-        }
-        float[] promptEmbeds = promptMax == 0 ? new float[0] : graphs.embed(ids, b, promptMax, run);
-
-        int length = queries + promptMax;
-        float[] embeds = new float[b * length * hidden];
-        long[] positions = new long[b * length];
-        mask = new long[b * length];
-        nextPosition = new long[b];
-        for (int r = 0; r < b; r++) {
-            PrefillRow row = batch.get(r);
-            int pad = promptMax - row.promptIds().length;
-            int base = r * length;
-            System.arraycopy(row.languageEmbeds(), 0, embeds, (base + pad) * hidden, queries * hidden);
-            System.arraycopy(promptEmbeds, (r * promptMax + pad) * hidden, embeds, (base + pad + queries) * hidden,
-                    row.promptIds().length * hidden);
-            for (int t = 0; t < length; t++) {
-                boolean real = t >= pad;
-                mask[base + t] = real ? 1 : 0;
-                positions[base + t] = real ? t - pad : 1;
-            }
-            nextPosition[r] = length - pad;
-        }
-        rows = b;
-        List<OnnxTensor> past = new ArrayList<>();
+    private void runPrefill(List<DecoderRows.PrefillRow> batch, long padId) throws OrtException {
+        DecoderRows.Prefill prefill = rows.prefill(graphs, batch, padId, run);
+        int b = rows.rows();
+        List<OnnxTensor> owned = new ArrayList<>();
         try {
             Map<String, OnnxTensor> inputs = new HashMap<>();
             var env = graphs.env();
             long[] emptyShape = {b, kvHeads, 0, headSize};
             for (int i = 0; i < graphs.layers(); i++) {
-                OnnxTensor k = OnnxTensor.createTensor(env, FloatBuffer.allocate(0), emptyShape);
-                past.add(k);
-                inputs.put(graphs.pastKey(i), k);
-                OnnxTensor v = OnnxTensor.createTensor(env, FloatBuffer.allocate(0), emptyShape);
-                past.add(v);
-                inputs.put(graphs.pastValue(i), v);
+                inputs.put(graphs.pastKey(i), track(owned, emptyCache(emptyShape)));
+                inputs.put(graphs.pastValue(i), track(owned, emptyCache(emptyShape)));
             }
-            try (OnnxTensor e = OnnxTensor.createTensor(env, FloatBuffer.wrap(embeds), new long[] {b, length, hidden})) {
-                run(inputs, e, length, positions);
+            if (reordersInGraph) {
+                inputs.put(graphs.decoderInput(GraphContract.BEAM_IDX), track(owned, longs(identity(b), b)));
+            }
+            int hidden = graphs.manifest().llm().hiddenSize();
+            try (OnnxTensor e = OnnxTensor.createTensor(env, FloatBuffer.wrap(prefill.embeds()),
+                    new long[] {b, prefill.length(), hidden})) {
+                run(inputs, e, prefill.length(), prefill.positions());
             }
         } finally {
-            past.forEach(OnnxTensor::close);
+            owned.forEach(OnnxTensor::close);
         }
+    }
+
+    private OnnxTensor emptyCache(long[] shape) throws OrtException {
+        boolean half = graphs.manifest().decoder().kv() == ModelManifest.KvType.FLOAT16;
+        return OnnxTensor.createTensor(graphs.env(), ByteBuffer.allocateDirect(0), shape,
+                half ? OnnxJavaType.FLOAT16 : OnnxJavaType.FLOAT);
+    }
+
+    private OnnxTensor longs(long[] values, long... shape) throws OrtException {
+        return OnnxTensor.createTensor(graphs.env(), LongBuffer.wrap(values), shape);
+    }
+
+    static long[] identity(int rows) {
+        long[] ids = new long[rows];
+        for (int i = 0; i < rows; i++) {
+            ids[i] = i;
+        }
+        return ids;
     }
 
     @Override
     public void advance(int[] sourceRows, long[] tokens) {
         int r = sourceRows.length;
-        int total = pastLength + 1;
-        long[] newMask = new long[r * total];
-        long[] positions = new long[r];
-        long[] newNext = new long[r];
-        for (int i = 0; i < r; i++) {
-            int src = sourceRows[i];
-            System.arraycopy(mask, src * pastLength, newMask, i * total, pastLength);
-            newMask[i * total + pastLength] = 1;
-            positions[i] = nextPosition[src];
-            newNext[i] = nextPosition[src] + 1;
-        }
-        List<OnnxTensor> gathered = new ArrayList<>();
+        int past = rows.total();
+        boolean identity = DecoderRows.isIdentity(sourceRows, rows.rows());
+        List<OnnxTensor> owned = new ArrayList<>();
         try (OrtSession.Result embeds = graphs.embedResult(tokens, r, 1, run)) {
             Map<String, OnnxTensor> inputs = new HashMap<>();
-            boolean identity = r == rows && isIdentity(sourceRows);
             for (int i = 0; i < graphs.layers(); i++) {
-                inputs.put(graphs.pastKey(i), identity ? presentTensor(graphs.presentKey(i))
-                        : track(gathered, gather(presentTensor(graphs.presentKey(i)), sourceRows, 2 * i)));
-                inputs.put(graphs.pastValue(i), identity ? presentTensor(graphs.presentValue(i))
-                        : track(gathered, gather(presentTensor(graphs.presentValue(i)), sourceRows, 2 * i + 1)));
+                inputs.put(graphs.pastKey(i), pastOf(presentTensor(graphs.presentKey(i)), sourceRows, identity, past, 2 * i, owned));
+                inputs.put(graphs.pastValue(i), pastOf(presentTensor(graphs.presentValue(i)), sourceRows, identity, past, 2 * i + 1, owned));
             }
-            mask = newMask;
-            nextPosition = newNext;
-            rows = r;
-            run(inputs, graphs.embedsOf(embeds), 1, positions);
+            if (reordersInGraph) {
+                inputs.put(graphs.decoderInput(GraphContract.BEAM_IDX),
+                        track(owned, longs(java.util.Arrays.stream(sourceRows).asLongStream().toArray(), r)));
+            }
+            DecoderRows.Step step = rows.advance(sourceRows);
+            run(inputs, graphs.embedsOf(embeds), 1, step.positions());
         } catch (OrtException e) {
             throw new ModelRunException("decoder step failed: " + e.getMessage(), e);
         } finally {
-            gathered.forEach(OnnxTensor::close);
+            owned.forEach(OnnxTensor::close);
         }
+    }
+
+    /** A present as the next step's past: as it is where the graph reorders, else gathered here. */
+    private OnnxTensor pastOf(OnnxTensor present, int[] sourceRows, boolean identity, int past, int slot, List<OnnxTensor> owned)
+            throws OrtException {
+        if (reordersInGraph || identity) {
+            return present;
+        }
+        return track(owned, gather(present, sourceRows, past, slot));
     }
 
     /** Runs the decoder on [rows, length] new positions; keeps the last position's logits and the presents. */
     private void run(Map<String, OnnxTensor> past, OnnxTensor embeds, int length, long[] positions) throws OrtException {
-        var env = graphs.env();
-        int total = mask.length / rows;
-        try (OnnxTensor m = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), new long[] {rows, total});
-                OnnxTensor p = OnnxTensor.createTensor(env, LongBuffer.wrap(positions), new long[] {rows, length})) {
+        int b = rows.rows();
+        try (OnnxTensor m = longs(rows.mask(), b, rows.total());
+                OnnxTensor p = longs(positions, b, length)) {
             Map<String, OnnxTensor> inputs = new HashMap<>(past);
             inputs.put(graphs.decoderInput(GraphContract.INPUTS_EMBEDS), embeds);
             inputs.put(graphs.decoderInput(GraphContract.ATTENTION_MASK), m);
@@ -177,13 +161,14 @@ final class OnnxDecoderState implements DecoderState {
         OnnxTensor out = (OnnxTensor) present.get(graphs.decoderOutput(GraphContract.LOGITS)).orElseThrow();
         long[] shape = out.getInfo().getShape();
         width = (int) shape[2];
+        // a contract 2 graph returns the last position only
+        int positionsOut = (int) shape[1];
         FloatBuffer all = out.getFloatBuffer();
-        logits = new float[rows * width];
-        for (int r = 0; r < rows; r++) {
-            all.position((r * length + length - 1) * width);
+        logits = new float[b * width];
+        for (int r = 0; r < b; r++) {
+            all.position((r * positionsOut + positionsOut - 1) * width);
             all.get(logits, r * width, width);
         }
-        pastLength = total;
     }
 
     private OnnxTensor presentTensor(String name) {
@@ -191,7 +176,7 @@ final class OnnxDecoderState implements DecoderState {
     }
 
     /** The rows of a [rows, kv, past, head] cache tensor, in the order given. */
-    private OnnxTensor gather(OnnxTensor cache, int[] sourceRows, int slot) throws OrtException {
+    private OnnxTensor gather(OnnxTensor cache, int[] sourceRows, int pastLength, int slot) throws OrtException {
         int rowSize = kvHeads * pastLength * headSize;
         FloatBuffer src = cache.getFloatBuffer();
         FloatBuffer dst = gatherBuffer(slot, sourceRows.length * rowSize);
@@ -232,18 +217,9 @@ final class OnnxDecoderState implements DecoderState {
         return t;
     }
 
-    private static boolean isIdentity(int[] rows) {
-        for (int i = 0; i < rows.length; i++) {
-            if (rows[i] != i) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     @Override
     public int rows() {
-        return rows;
+        return rows.rows();
     }
 
     @Override

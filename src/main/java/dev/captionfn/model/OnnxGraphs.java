@@ -8,7 +8,9 @@ import dev.captionfn.modeldir.Graph;
 import dev.captionfn.modeldir.GraphContract;
 import dev.captionfn.modeldir.ModelFiles;
 import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.ort.ExecutionProvider;
 import dev.captionfn.ort.GraphSession;
+import dev.captionfn.ort.IoBinding;
 import dev.captionfn.ort.ProfileShapes;
 import dev.captionfn.ort.SessionFactory;
 import dev.captionfn.ort.SessionSettings;
@@ -36,10 +38,12 @@ public final class OnnxGraphs implements AutoCloseable {
     private final String[] presentValues;
     private final List<GraphSession> sessions;
     private final List<String> warnings;
+    private final SessionSettings settings;
 
     private OnnxGraphs(OrtEnvironment env, ModelManifest manifest, OrtSession vision, OrtSession embed, OrtSession decoder,
-            List<GraphSession> sessions, List<String> warnings) {
+            List<GraphSession> sessions, List<String> warnings, SessionSettings settings) {
         this.env = env;
+        this.settings = settings;
         this.sessions = List.copyOf(sessions);
         this.warnings = List.copyOf(warnings);
         this.manifest = manifest;
@@ -79,7 +83,7 @@ public final class OnnxGraphs implements AutoCloseable {
             }
             return new OnnxGraphs(env, manifest, opened.get(Graph.VISION).session(), opened.get(Graph.EMBED).session(),
                     opened.get(Graph.DECODER).session(), opened.values().stream().map(SessionFactory.Opened::info).toList(),
-                    factory.warnings());
+                    factory.warnings(), settings);
         } catch (RuntimeException e) {
             opened.values().forEach(o -> closeQuietly(o.session()));
             throw e;
@@ -98,6 +102,21 @@ public final class OnnxGraphs implements AutoCloseable {
 
     public ModelManifest manifest() {
         return manifest;
+    }
+
+    /**
+     * Whether the decoder runs bound ({@link BoundDecoderState}): its contract reorders the cache
+     * in the graph, and captionfn.model.io-binding is on.
+     */
+    public boolean bindsDecoder() {
+        return settings.ioBinding() && manifest.decoder().reordersInGraph();
+    }
+
+    /** A new I/O binding on the decoder's session, its device outputs in its provider's memory. */
+    IoBinding bindDecoder() {
+        ExecutionProvider provider = sessions.stream().filter(s -> s.graph() == Graph.DECODER).findFirst()
+                .map(GraphSession::provider).orElse(ExecutionProvider.CPU);
+        return IoBinding.of(decoder, provider, settings.cuda().deviceId());
     }
 
     OrtEnvironment env() {

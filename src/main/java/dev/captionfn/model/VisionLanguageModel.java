@@ -2,6 +2,7 @@ package dev.captionfn.model;
 
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.captionfn.generate.DecoderState;
 import dev.captionfn.generate.DecodingConvention;
 import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.generate.Generator;
@@ -9,6 +10,7 @@ import dev.captionfn.generate.Search;
 import dev.captionfn.generate.TokenSpace;
 import dev.captionfn.modeldir.ModelManifest;
 import dev.captionfn.ort.GraphSession;
+import dev.captionfn.ort.OrtCallException;
 import dev.captionfn.text.TokenizedBatch;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -58,6 +60,11 @@ public final class VisionLanguageModel implements AutoCloseable {
         return graphs.sessions();
     }
 
+    /** Whether the decoder runs through ONNX Runtime's I/O binding, its cache kept where it runs. */
+    public boolean bindsDecoder() {
+        return graphs.bindsDecoder();
+    }
+
     /** Fallbacks and ignored caches met while the sessions were made. */
     public List<String> warnings() {
         return graphs.warnings();
@@ -78,27 +85,37 @@ public final class VisionLanguageModel implements AutoCloseable {
             float[] embeds = languageEmbeds(inputs, run);
             long t1 = System.nanoTime();
             int perRow = manifest.qformer().queryTokens() * manifest.llm().hiddenSize();
-            List<OnnxDecoderState.PrefillRow> rows = new ArrayList<>(inputs.size());
+            List<DecoderRows.PrefillRow> rows = new ArrayList<>(inputs.size());
             for (int i = 0; i < inputs.size(); i++) {
-                rows.add(new OnnxDecoderState.PrefillRow(
+                rows.add(new DecoderRows.PrefillRow(
                         Arrays.copyOfRange(embeds, i * perRow, (i + 1) * perRow), inputs.get(i).promptIds()));
             }
             List<long[]> tokens;
-            ByteBuffer[] taken = spareScratch.getAndSet(null);
-            ByteBuffer[] scratch = taken != null ? taken : OnnxDecoderState.scratch(graphs);
-            try (OnnxDecoderState state = OnnxDecoderState.prefill(graphs, rows, manifest.llm().padId(), run, scratch)) {
-                TokenSpace space = new TokenSpace(
-                        manifest.llm().eosIds().stream().mapToLong(Long::longValue).toArray(),
-                        manifest.llm().vocabSize(), state.width());
-                List<Search> searches = inputs.stream().map(in -> search(in, space)).toList();
-                tokens = Generator.run(state, searches, control::isWithdrawn);
-            } finally {
-                spareScratch.set(scratch);
+            if (graphs.bindsDecoder()) {
+                try (BoundDecoderState state = BoundDecoderState.prefill(graphs, rows, manifest.llm().padId(), run)) {
+                    tokens = decode(state, inputs, control);
+                }
+            } else {
+                ByteBuffer[] taken = spareScratch.getAndSet(null);
+                ByteBuffer[] scratch = taken != null ? taken : OnnxDecoderState.scratch(graphs);
+                try (OnnxDecoderState state = OnnxDecoderState.prefill(graphs, rows, manifest.llm().padId(), run, scratch)) {
+                    tokens = decode(state, inputs, control);
+                } finally {
+                    spareScratch.set(scratch);
+                }
             }
             return new Output(tokens, t1 - t0, System.nanoTime() - t1);
-        } catch (OrtException e) {
+        } catch (OrtException | OrtCallException e) {
             throw new ModelRunException("ONNX Runtime failed: " + e.getMessage(), e);
         }
+    }
+
+    private List<long[]> decode(DecoderState state, List<Input> inputs, BatchControl control) {
+        TokenSpace space = new TokenSpace(
+                manifest.llm().eosIds().stream().mapToLong(Long::longValue).toArray(),
+                manifest.llm().vocabSize(), state.width());
+        List<Search> searches = inputs.stream().map(in -> search(in, space)).toList();
+        return Generator.run(state, searches, control::isWithdrawn);
     }
 
     /**

@@ -29,6 +29,8 @@ public final class GraphContract {
     public static final String INPUTS_EMBEDS = "inputs_embeds";
     public static final String ATTENTION_MASK = "attention_mask";
     public static final String POSITION_IDS = "position_ids";
+    /** Decoder contract 2: which past row each new row continues, gathered inside the graph. */
+    public static final String BEAM_IDX = "beam_idx";
     public static final String PAST_KEY = "past_key";
     public static final String PAST_VALUE = "past_value";
     public static final String LOGITS = "logits";
@@ -72,6 +74,9 @@ public final class GraphContract {
                 .withDim(2, m.llm().hiddenSize()));
         in.add(TensorExpectation.of(ATTENTION_MASK, name(m, spec, true, ATTENTION_MASK), OnnxJavaType.INT64, 2));
         in.add(TensorExpectation.of(POSITION_IDS, name(m, spec, true, POSITION_IDS), OnnxJavaType.INT64, 2));
+        if (m.decoder().reordersInGraph()) {
+            in.add(TensorExpectation.of(BEAM_IDX, name(m, spec, true, BEAM_IDX), OnnxJavaType.INT64, 1));
+        }
         for (int i = 0; i < m.llm().layers(); i++) {
             for (String role : List.of(PAST_KEY, PAST_VALUE)) {
                 in.add(cache(m, role + "." + i, layerName(m, spec, true, role, i)));
@@ -119,7 +124,8 @@ public final class GraphContract {
     }
 
     private static TensorExpectation cache(ModelManifest m, String role, String name) {
-        return TensorExpectation.of(role, name, OnnxJavaType.FLOAT, 4)
+        OnnxJavaType type = m.decoder().kv() == ModelManifest.KvType.FLOAT16 ? OnnxJavaType.FLOAT16 : OnnxJavaType.FLOAT;
+        return TensorExpectation.of(role, name, type, 4)
                 .withDim(1, m.llm().kvHeads()).withDim(3, m.llm().headSize());
     }
 

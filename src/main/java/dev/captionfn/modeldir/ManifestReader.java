@@ -21,12 +21,15 @@ import java.util.OptionalLong;
 public final class ManifestReader {
     public static final String FILE_NAME = "model.json";
     /**
-     * The layout of model.json this reader knows, which models/export writes as {@code "format": 1}
-     * (captionfn_export/manifest.py's FORMAT; its test_manifest.py reads this constant, so the two
-     * cannot drift). A directory of any other format, or of none, is refused before anything else
-     * in it is read: its fields may mean something else.
+     * The layouts of model.json this reader knows, which models/export writes as {@code "format": 1}
+     * (decoder contract 1) and {@code "format": 2} (decoder contract 2: beam_idx, last-position
+     * logits, graphs.decoder.kv_dtype); captionfn_export/manifest.py's FORMAT and FORMAT_V2, whose
+     * test_manifest.py reads these constants, so the two cannot drift. A directory of any other
+     * format, or of none, is refused before anything else in it is read: its fields may mean
+     * something else.
      */
     public static final int FORMAT = 1;
+    public static final int FORMAT_V2 = 2;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path file;
@@ -53,7 +56,7 @@ public final class ManifestReader {
     }
 
     private ModelManifest manifest(JsonNode root) {
-        checkFormat(root);
+        int format = checkFormat(root);
         String familyId = text(root, "family");
         ModelFamily family = ModelFamily.byId(familyId).orElseThrow(() -> fail(
                 "family '" + familyId + "' is not one this server runs (known: " + ModelFamily.known() + ")"));
@@ -90,19 +93,36 @@ public final class ManifestReader {
                 text(root, "prompt"),
                 generation(generation),
                 new ModelManifest.Graphs(
-                        graph(graphs, Graph.VISION.id()), graph(graphs, Graph.EMBED.id()), graph(graphs, Graph.DECODER.id())));
+                        graph(graphs, Graph.VISION.id()), graph(graphs, Graph.EMBED.id()), graph(graphs, Graph.DECODER.id())),
+                decoderContract(format, object(graphs, "graphs." + Graph.DECODER.id())));
     }
 
-    private void checkFormat(JsonNode root) {
+    /** Format 1 is decoder contract 1 with a float32 cache; format 2 names its cache's type. */
+    private ModelManifest.DecoderContract decoderContract(int format, JsonNode decoder) {
+        if (format == FORMAT) {
+            if (decoder.has("kv_dtype")) {
+                throw fail("graphs.decoder.kv_dtype needs \"format\": " + FORMAT_V2
+                        + " (a format " + FORMAT + " decoder keeps a float32 cache)");
+            }
+            return ModelManifest.DecoderContract.V1;
+        }
+        String id = text(decoder, "graphs.decoder.kv_dtype");
+        ModelManifest.KvType kv = ModelManifest.KvType.byId(id).orElseThrow(() -> fail(
+                "graphs.decoder.kv_dtype '" + id + "' is not float32 or float16"));
+        return new ModelManifest.DecoderContract(2, kv);
+    }
+
+    private int checkFormat(JsonNode root) {
         JsonNode node = root.get("format");
         if (node == null || node.isNull()) {
-            throw fail("format is missing (this server reads format " + FORMAT
-                    + ", which models/export writes as \"format\": " + FORMAT + ")");
+            throw fail("format is missing (this server reads formats " + FORMAT + " and " + FORMAT_V2
+                    + ", which models/export writes as \"format\": " + FORMAT_V2 + ")");
         }
-        if (!node.isIntegralNumber() || !node.canConvertToInt() || node.asInt() != FORMAT) {
+        if (!node.isIntegralNumber() || !node.canConvertToInt() || (node.asInt() != FORMAT && node.asInt() != FORMAT_V2)) {
             // toString() shows the value as the file has it: 3, 1.0 or "1" (a string)
-            throw fail("format " + node + " is not one this server reads (it reads " + FORMAT + ")");
+            throw fail("format " + node + " is not one this server reads (it reads " + FORMAT + " and " + FORMAT_V2 + ")");
         }
+        return node.asInt();
     }
 
     private ModelManifest.Generation generation(JsonNode g) {

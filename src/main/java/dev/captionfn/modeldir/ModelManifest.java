@@ -21,7 +21,59 @@ public record ModelManifest(
         LlmSpec llm,
         String prompt,
         Generation generation,
-        Graphs graphs) {
+        Graphs graphs,
+        DecoderContract decoder) {
+
+    /**
+     * Which contract the directory's decoder graph follows, from model.json's format (see
+     * models/README.md). Version 1 feeds every past as the search ordered it and returns logits for
+     * every position. Version 2 takes a {@code beam_idx} input and gathers the past rows itself, so
+     * that a search's reorder happens where the cache lives and presents go back as pasts untouched,
+     * and returns the last position's logits only; its cache may be float16.
+     */
+    public record DecoderContract(int version, KvType kv) {
+        public static final DecoderContract V1 = new DecoderContract(1, KvType.FLOAT32);
+
+        public DecoderContract {
+            if (version < 1 || version > 2) {
+                throw new IllegalArgumentException("decoder contract " + version + " is not 1 or 2");
+            }
+            if (version == 1 && kv != KvType.FLOAT32) {
+                // a version 1 cache is gathered on the host, which reads float32 only
+                throw new IllegalArgumentException("a float16 KV cache needs decoder contract 2");
+            }
+        }
+
+        /** The graph gathers its past rows by beam_idx. */
+        public boolean reordersInGraph() {
+            return version >= 2;
+        }
+    }
+
+    /** The element type of the KV cache (model.json's graphs.decoder.kv_dtype). */
+    public enum KvType {
+        FLOAT32("float32"),
+        FLOAT16("float16");
+
+        private final String id;
+
+        KvType(String id) {
+            this.id = id;
+        }
+
+        public String id() {
+            return id;
+        }
+
+        public static Optional<KvType> byId(String id) {
+            for (KvType t : values()) {
+                if (t.id.equals(id)) {
+                    return Optional.of(t);
+                }
+            }
+            return Optional.empty();
+        }
+    }
 
     /**
      * model.json's generation section as written: its values are checked against what decoding

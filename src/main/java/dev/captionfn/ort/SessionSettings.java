@@ -13,6 +13,8 @@ import java.util.Optional;
  * @param intraOpThreads CPU threads inside one operator; 0 lets ONNX Runtime choose (one per core)
  * @param interOpThreads CPU threads across independent operators; 0 lets ONNX Runtime choose
  * @param cacheDir where warm-start caches live, one directory per model; empty means none
+ * @param ioBinding run a contract 2 decoder through ONNX Runtime's I/O binding ({@link IoBinding}),
+ *     its cache kept in the provider's memory; false runs it through the Java API
  */
 public record SessionSettings(
         List<ExecutionProvider> providers,
@@ -21,7 +23,8 @@ public record SessionSettings(
         Cuda cuda,
         TensorRt tensorrt,
         Optional<Path> cacheDir,
-        ShapeLimits shapes) {
+        ShapeLimits shapes,
+        boolean ioBinding) {
 
     public SessionSettings {
         providers = List.copyOf(providers);

@@ -78,7 +78,7 @@ public final class BareModelLoop implements AutoCloseable {
             float[] embeds = graphs.languageEmbeds(input.pixelValues(), 1, q, mask, q.length, control.runOptions());
             List<Integer> rows = new ArrayList<>();
             try (OnnxDecoderState state = OnnxDecoderState.prefill(graphs,
-                    List.of(new OnnxDecoderState.PrefillRow(embeds, input.promptIds())), m.llm().padId(), control.runOptions(),
+                    List.of(new DecoderRows.PrefillRow(embeds, input.promptIds())), m.llm().padId(), control.runOptions(),
                     OnnxDecoderState.scratch(graphs))) {
                 DecoderState recording = new DecoderState() {
                     public int rows() {

@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.captionfn.caption.Settings;
 import dev.captionfn.generate.DecodingConvention;
 import dev.captionfn.generate.GenerationOptions;
 import dev.captionfn.image.ImageDecoder;
 import dev.captionfn.modeldir.ManifestReader;
 import dev.captionfn.modeldir.ModelManifest;
+import dev.captionfn.ort.SessionSettings;
 import dev.captionfn.testing.HfReference;
 import dev.captionfn.testing.TestConfig;
 import dev.captionfn.testing.TinyReference;
@@ -63,7 +65,7 @@ class HfParityTest {
         return MODELS.computeIfAbsent(location.name() + "/" + convention.id(), key -> {
             HfReference reference = reference(location);
             ModelManifest manifest = withConvention(ManifestReader.read(reference.modelDir()), convention);
-            LoadedModel model = LoadedModel.load(reference.modelDir(), manifest, TestConfig.cpuSessions(1, 1));
+            LoadedModel model = LoadedModel.load(reference.modelDir(), manifest, sessions(location.path()));
             List<VisionLanguageModel.Input> prepared = new ArrayList<>();
             for (HfReference.Case c : reference.cases()) {
                 var image = new ImageDecoder().decode(TinyReference.bytes(c.image()), 100_000_000);
@@ -73,13 +75,19 @@ class HfParityTest {
         });
     }
 
+    /** One thread each, the decoder on the fixture's path. */
+    static SessionSettings sessions(HfReference.DecoderPath path) {
+        return Settings.sessions(TestConfig.of(Map.of("captionfn.model.intra-op-threads", "1",
+                "captionfn.model.inter-op-threads", "1", "captionfn.model.io-binding", path.ioBinding())));
+    }
+
     /** The same model decoded under another convention, to hold one model to both references. */
     private static ModelManifest withConvention(ModelManifest m, DecodingConvention convention) {
         var g = m.generation();
         return new ModelManifest(m.id(), m.family(), m.image(), m.qformer(), m.llm(), m.prompt(),
                 new ModelManifest.Generation(g.numBeams(), g.maxNewTokens(), g.minNewTokens(), g.repetitionPenalty(),
                         g.lengthPenalty(), g.earlyStopping(), Optional.of(convention.id())),
-                m.graphs());
+                m.graphs(), m.decoder());
     }
 
     /** One case's request as the server builds it, with the fixture's own options. */

@@ -106,31 +106,63 @@ class ModelDirectoryValidationTest {
     @Test
     void aFormatThisServerDoesNotReadIsRefusedNamingTheValueAndTheOneItReads() throws IOException {
         Path model = withManifest(m -> m.put("format", 3));
-        assertMentions(failure(model), "model.json", "format 3 is not one this server reads", "it reads 1");
+        assertMentions(failure(model), "model.json", "format 3 is not one this server reads", "it reads 1 and 2");
     }
 
     @Test
     void aFormatWrittenAsAStringIsRefusedShowingItAsTheFileHasIt() throws IOException {
         Path model = withManifest(m -> m.put("format", "1"));
-        assertMentions(failure(model), "model.json", "format \"1\" is not one this server reads", "it reads 1");
+        assertMentions(failure(model), "model.json", "format \"1\" is not one this server reads", "it reads 1 and 2");
     }
 
     @Test
     void aModelJsonWithoutAFormatIsRefused() throws IOException {
         Path model = withManifest(m -> m.remove("format"));
-        assertMentions(failure(model), "model.json", "format is missing", "this server reads format 1");
+        assertMentions(failure(model), "model.json", "format is missing", "this server reads formats 1 and 2");
     }
 
     @Test
     void theFormatIsCheckedBeforeAnyFieldItsLayoutMightMeanOtherwise() throws IOException {
         Path model = withManifest(m -> {
-            m.put("format", 2);
+            m.put("format", 3);
             m.put("family", "flamingo");
             m.remove("llm");
         });
         String message = failure(model);
-        assertMentions(message, "format 2 is not one this server reads");
+        assertMentions(message, "format 3 is not one this server reads");
         assertTrue(!message.contains("family") && !message.contains("llm"), message);
+    }
+
+    @Test
+    void aFormat1DecoderNamingAKvTypeIsRefused() throws IOException {
+        Path model = withManifest(m -> ((ObjectNode) m.at("/graphs/decoder")).put("kv_dtype", "float16"));
+        assertMentions(failure(model), "model.json", "graphs.decoder.kv_dtype needs \"format\": 2");
+    }
+
+    @Test
+    void aFormat2DecoderMustNameItsKvType() throws IOException {
+        Path model = withManifest(m -> m.put("format", 2));
+        assertMentions(failure(model), "model.json", "graphs.decoder.kv_dtype is missing");
+    }
+
+    @Test
+    void aKvTypeOtherThanFloat32OrFloat16IsRefused() throws IOException {
+        Path model = withManifest(m -> {
+            m.put("format", 2);
+            ((ObjectNode) m.at("/graphs/decoder")).put("kv_dtype", "bfloat16");
+        });
+        assertMentions(failure(model), "model.json", "kv_dtype 'bfloat16' is not float32 or float16");
+    }
+
+    @Test
+    void aFormat2DecoderGraphWithoutBeamIdxIsRefusedListingWhatTheGraphHas() throws IOException {
+        // a contract 1 graph under a format 2 model.json: the server would feed beam_idx
+        Path model = withManifest(m -> {
+            m.put("format", 2);
+            ((ObjectNode) m.at("/graphs/decoder")).put("kv_dtype", "float32");
+            ((ObjectNode) m.at("/graphs/decoder/inputs")).put("beam_idx", "beam_idx");
+        });
+        assertMentions(failure(model), "decoder.onnx", "beam_idx", "past_key_values.0.key");
     }
 
     @Test

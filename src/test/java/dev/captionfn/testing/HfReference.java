@@ -29,13 +29,39 @@ public record HfReference(
 
     /**
      * Every fixture the parity test holds Java to, in one place: the tiny-random exports of both
-     * families (models/export) and the embedded default model (models/tiny).
+     * families (models/export) and the embedded default model (models/tiny), each as exported with
+     * decoder contract 1 and again with contract 2 (the same weights, so the same reference ids),
+     * whose decoder runs bound (I/O binding) and, with captionfn.model.io-binding off, through the
+     * Java API; the default model also with a float16 cache, both ways.
      */
-    public static final List<Location> FIXTURES = List.of(
-            Location.beside("hf-tiny-random/instructblip", Path.of("src/test/resources/hf-tiny-random/instructblip"), true),
-            Location.beside("hf-tiny-random/blip2", Path.of("src/test/resources/hf-tiny-random/blip2"), true),
-            new Location("default model", TinyReference.MODEL_DIR,
-                    Path.of("src/test/resources/tiny-reference/reference.json"), false));
+    public static final List<Location> FIXTURES;
+
+    static {
+        Path hf = Path.of("src/test/resources/hf-tiny-random");
+        Location instructblip = Location.beside("hf-tiny-random/instructblip", hf.resolve("instructblip"), true);
+        Location blip2 = Location.beside("hf-tiny-random/blip2", hf.resolve("blip2"), true);
+        Location defaultModel = new Location("default model", TinyReference.MODEL_DIR,
+                Path.of("src/test/resources/tiny-reference/reference.json"), false, DecoderPath.JAVA_API);
+        FIXTURES = List.of(instructblip, blip2, defaultModel,
+                instructblip.contract2(hf.resolve("instructblip-v2"), DecoderPath.BOUND),
+                blip2.contract2(hf.resolve("blip2-v2"), DecoderPath.BOUND),
+                defaultModel.contract2(TinyReference.MODEL_DIR_V2, DecoderPath.BOUND),
+                defaultModel.contract2(TinyReference.MODEL_DIR_V2, DecoderPath.JAVA_API),
+                // a float16 cache gives the same ids on every fixture: models/README.md, "float16 KV, measured"
+                defaultModel.contract2(TinyReference.MODEL_DIR_V2_FP16_KV, DecoderPath.BOUND),
+                defaultModel.contract2(TinyReference.MODEL_DIR_V2_FP16_KV, DecoderPath.JAVA_API));
+    }
+
+    /** How the decoder runs: ONNX Runtime's I/O binding (contract 2 only) or the Java API's host tensors. */
+    public enum DecoderPath {
+        BOUND,
+        JAVA_API;
+
+        /** captionfn.model.io-binding for this path. */
+        public String ioBinding() {
+            return Boolean.toString(this == BOUND);
+        }
+    }
 
     /**
      * Where a fixture lives: its model directory and its reference.json.
@@ -43,14 +69,23 @@ public record HfReference(
      * @param showsTheConventionsDiffer whether the fixture was made to hold a case where the LAVIS
      *     and transformers ids differ, so that it proves the setting matters
      */
-    public record Location(String name, Path modelDir, Path reference, boolean showsTheConventionsDiffer) {
+    public record Location(String name, Path modelDir, Path reference, boolean showsTheConventionsDiffer, DecoderPath path) {
         /**
          * A fixture directory holding reference.json and the model: model.json in the same
          * directory, or in its {@code model/} subdirectory.
          */
         static Location beside(String name, Path dir, boolean showsTheConventionsDiffer) {
             Path model = Files.isRegularFile(dir.resolve("model.json")) ? dir : dir.resolve("model");
-            return new Location(name, model, dir.resolve("reference.json"), showsTheConventionsDiffer);
+            return new Location(name, model, dir.resolve("reference.json"), showsTheConventionsDiffer, DecoderPath.JAVA_API);
+        }
+
+        /**
+         * The same fixture served from its contract 2 export: the same weights, so its reference
+         * ids are this one's, now held to decoding on {@code path}.
+         */
+        Location contract2(Path modelDir, DecoderPath path) {
+            return new Location(name + " (" + modelDir.getFileName() + ", " + path.name().toLowerCase(java.util.Locale.ROOT)
+                    .replace('_', ' ') + ")", modelDir, reference, false, path);
         }
 
         @Override

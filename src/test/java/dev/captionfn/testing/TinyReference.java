@@ -20,6 +20,10 @@ public final class TinyReference {
     public static final String DIR = "tiny-reference/";
     /** The embedded default model's directory in the source tree. */
     public static final Path MODEL_DIR = Path.of("models", "tiny", "model");
+    /** The same checkpoint exported with decoder contract 2 (float32 cache). */
+    public static final Path MODEL_DIR_V2 = Path.of("models", "tiny", "model-v2");
+    /** The same checkpoint exported with decoder contract 2 and a float16 cache. */
+    public static final Path MODEL_DIR_V2_FP16_KV = Path.of("models", "tiny", "model-v2-fp16kv");
 
     /**
      * One image and instruction with the ids the reference produced under the model's convention.
