@@ -2,6 +2,7 @@ package dev.captionfn.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.captionfn.caption.Settings;
 import dev.captionfn.image.ImageDecoder;
 import dev.captionfn.model.BareModelLoop;
 import dev.captionfn.model.LoadedModel;
@@ -97,6 +98,7 @@ public final class Benchmark {
 
         Map<String, Object> bare = bareModel();
         report.put("bare", bare);
+        report.put("decoderPaths", decoderPaths());
         double bareMs = (double) bare.get("msPerCaption");
 
         ImageServer images = ImageServer.get();
@@ -176,13 +178,7 @@ public final class Benchmark {
 
     private Map<String, Object> bareModel() throws Exception {
         try (LoadedModel model = TestConfig.load(MODEL, sessions)) {
-            ImageDecoder decoder = new ImageDecoder();
-            String prompt = model.manifest().prompt();
-            List<VisionLanguageModel.Input> inputs = new ArrayList<>();
-            for (int i = 0; i < IMAGES; i++) {
-                var image = decoder.decode(TinyReference.bytes("tiny-reference/scene-%02d.png".formatted(i)), 40_000_000);
-                inputs.add(model.processor().prepare(image, prompt, model.decoding().defaults()));
-            }
+            List<VisionLanguageModel.Input> inputs = prepared(model);
             try (BareModelLoop loop = BareModelLoop.prepare(model, sessions, inputs)) {
                 long warmUntil = System.nanoTime() + Duration.ofSeconds(warmUpSeconds).toNanos();
                 for (int i = 0; System.nanoTime() < warmUntil || i < loop.size(); i++) {
@@ -231,6 +227,90 @@ public final class Benchmark {
             TestConfig.generate(model.model(), List.of(inputs.get(n++ % inputs.size())));
         }
         return round((System.nanoTime() - start) / 1e6 / n, 3);
+    }
+
+    /** A way to run the decoder: a model directory and captionfn.model.io-binding. */
+    private record DecoderPath(String name, Path dir, boolean ioBinding) {}
+
+    /**
+     * Today's path against the bound one, on the same machine in one run: the default model as
+     * contract 1 (the Java API, the cache gathered on the host), its contract 2 export through the
+     * Java API, bound (I/O binding), and bound with a float16 cache. Rounds of every path alternate,
+     * so that the machine's drift falls on all alike; each path's figure is its median round.
+     * One caption at a time, and batches of eight (a 40-row decoder batch at 5 beams).
+     */
+    private Map<String, Object> decoderPaths() throws Exception {
+        List<DecoderPath> paths = List.of(
+                new DecoderPath("contract1JavaApi", TinyReference.MODEL_DIR, false),
+                new DecoderPath("contract2JavaApi", TinyReference.MODEL_DIR_V2, false),
+                new DecoderPath("contract2Bound", TinyReference.MODEL_DIR_V2, true),
+                new DecoderPath("contract2BoundFloat16Cache", TinyReference.MODEL_DIR_V2_FP16_KV, true));
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (int batch : new int[] {1, 8}) {
+            List<LoadedModel> models = new ArrayList<>();
+            List<List<VisionLanguageModel.Input>> inputs = new ArrayList<>();
+            Map<String, List<Double>> rounds = new LinkedHashMap<>();
+            try {
+                for (DecoderPath path : paths) {
+                    SessionSettings settings = Settings.sessions(TestConfig.of(Map.of(
+                            "captionfn.model.intra-op-threads", Integer.toString(intraOpThreads),
+                            "captionfn.model.io-binding", Boolean.toString(path.ioBinding()))));
+                    LoadedModel model = TestConfig.load(path.dir(), settings);
+                    models.add(model);
+                    inputs.add(prepared(model));
+                    rounds.put(path.name(), new ArrayList<>());
+                }
+                long warmUntil = System.nanoTime() + Duration.ofSeconds(warmUpSeconds).toNanos();
+                while (System.nanoTime() < warmUntil) {
+                    for (int p = 0; p < paths.size(); p++) {
+                        captions(models.get(p), inputs.get(p), batch, IMAGES);
+                    }
+                }
+                long until = System.nanoTime() + Duration.ofSeconds(seconds).toNanos() * paths.size();
+                while (System.nanoTime() < until || rounds.values().iterator().next().size() < 3) {
+                    for (int p = 0; p < paths.size(); p++) {
+                        rounds.get(paths.get(p).name()).add(captions(models.get(p), inputs.get(p), batch, IMAGES));
+                    }
+                }
+            } finally {
+                models.forEach(LoadedModel::close);
+            }
+            Map<String, Object> figures = new LinkedHashMap<>();
+            rounds.forEach((name, ms) -> figures.put(name + "MsPerCaption", round(medianMs(ms), 3)));
+            double today = medianMs(rounds.get("contract1JavaApi"));
+            figures.put("boundOverToday", round(medianMs(rounds.get("contract2Bound")) / today, 3));
+            figures.put("boundOverContract2JavaApi",
+                    round(medianMs(rounds.get("contract2Bound")) / medianMs(rounds.get("contract2JavaApi")), 3));
+            figures.put("rounds", rounds.values().iterator().next().size());
+            progress("decoder paths, batches of %d: %s", batch, figures);
+            out.put("batchOf" + batch, figures);
+        }
+        return out;
+    }
+
+    private static List<VisionLanguageModel.Input> prepared(LoadedModel model) {
+        ImageDecoder decoder = new ImageDecoder();
+        List<VisionLanguageModel.Input> inputs = new ArrayList<>();
+        for (int i = 0; i < IMAGES; i++) {
+            var image = decoder.decode(TinyReference.bytes("tiny-reference/scene-%02d.png".formatted(i)), 40_000_000);
+            inputs.add(model.processor().prepare(image, model.manifest().prompt(), model.decoding().defaults()));
+        }
+        return inputs;
+    }
+
+    /** Captions every input once, {@code batch} to a generate call; ms per caption. */
+    private static double captions(LoadedModel model, List<VisionLanguageModel.Input> inputs, int batch, int count) {
+        long start = System.nanoTime();
+        for (int from = 0; from < count; from += batch) {
+            TestConfig.generate(model.model(), inputs.subList(from, Math.min(count, from + batch)));
+        }
+        return (System.nanoTime() - start) / 1e6 / count;
+    }
+
+    private static double medianMs(List<Double> values) {
+        double[] sorted = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     private static final Pattern SESSION = Pattern.compile("graph \\w+ runs on \\w+: session in (\\d+) ms");
