@@ -60,6 +60,10 @@ public final class VisionLanguageModel implements AutoCloseable {
         return graphs.sessions();
     }
 
+    OnnxGraphs graphs() {
+        return graphs;
+    }
+
     /** Whether the decoder runs through ONNX Runtime's I/O binding, its cache kept where it runs. */
     public boolean bindsDecoder() {
         return graphs.bindsDecoder();
