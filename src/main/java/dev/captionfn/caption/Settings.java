@@ -4,11 +4,14 @@ import dev.captionfn.batch.MicroBatcher;
 import dev.captionfn.config.CaptionfnConfig;
 import dev.captionfn.fetch.Cidr;
 import dev.captionfn.fetch.FetchLimits;
+import dev.captionfn.modeldir.Graph;
+import dev.captionfn.ort.ExecutionProvider;
 import dev.captionfn.ort.SessionSettings;
 import io.quarkus.runtime.configuration.MemorySize;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -20,14 +23,14 @@ import java.util.Optional;
 @Singleton
 public class Settings {
 
-    /** How the model's sessions are made: providers, threads, CUDA and TensorRT options, cache, shape bounds. */
+    /** How the model's sessions are made: each graph's providers, threads, CUDA and TensorRT options, cache, shape bounds. */
     public static SessionSettings sessions(CaptionfnConfig config) {
         var m = config.model();
         var cuda = config.cuda();
         var trt = config.tensorrt();
         var limits = config.limits();
         return new SessionSettings(
-                config.executionProviders(),
+                providers(config.executionProviders()),
                 m.intraOpThreads(),
                 m.interOpThreads(),
                 new SessionSettings.Cuda(cuda.deviceId(), bytes(cuda.memoryLimit()), cuda.cudnnConvAlgoSearch()),
@@ -36,6 +39,13 @@ public class Settings {
                 config.cache().dir(),
                 new SessionSettings.ShapeLimits(config.batch().maxRows(), maxPromptTokens(limits.maxPromptChars()), limits.maxNewTokens()),
                 m.ioBinding());
+    }
+
+    /** Each graph's own list where it has one, else the list of every graph. */
+    private static Map<Graph, List<ExecutionProvider>> providers(CaptionfnConfig.ExecutionProviders providers) {
+        Map<Graph, List<ExecutionProvider>> byGraph = SessionSettings.everyGraph(providers.all());
+        byGraph.putAll(providers.graphs());
+        return byGraph;
     }
 
     /** How requests that arrive together are batched. */

@@ -1,14 +1,17 @@
 package dev.captionfn.config;
 
+import dev.captionfn.modeldir.Graph;
 import dev.captionfn.ort.CudnnConvAlgoSearch;
 import dev.captionfn.ort.ExecutionProvider;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithParentName;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /** All of captionfn's configuration; the README's table lists each key with its default. */
@@ -17,13 +20,13 @@ public interface CaptionfnConfig {
     Model model();
 
     /**
-     * ONNX Runtime execution providers in order of preference (tensorrt, cuda, cpu): each graph
-     * runs on the first that loads, the ones after it taking the operators it cannot run. A
-     * provider that cannot load is named in one warning at startup, with the library it misses.
-     * TensorRT and CUDA need the gpu build (onnxruntime_gpu) and deploy/docker/Dockerfile.gpu.
+     * ONNX Runtime execution providers in order of preference (tensorrt, cuda, cpu), for every
+     * graph or for one: each graph runs on the first of its list that loads, the ones after it
+     * taking the operators it cannot run. A provider that cannot load is named in one warning at
+     * startup, with the library it misses. TensorRT and CUDA need the gpu build (onnxruntime_gpu)
+     * and deploy/docker/Dockerfile.gpu.
      */
-    @WithDefault("cpu")
-    List<ExecutionProvider> executionProviders();
+    ExecutionProviders executionProviders();
 
     Cache cache();
 
@@ -65,6 +68,28 @@ public interface CaptionfnConfig {
          */
         @WithDefault("true")
         boolean ioBinding();
+    }
+
+    /**
+     * {@code captionfn.execution-providers} for every graph, {@code captionfn.execution-providers.vision}
+     * (and {@code .embed}, {@code .decoder}) for one. Per graph because the graphs differ: the vision
+     * graph's shapes are fixed, which TensorRT does well, while the decoder's past grows at every
+     * step, which the CUDA provider runs without building an engine (for a 7B decoder that build
+     * costs minutes and host memory).
+     */
+    interface ExecutionProviders {
+        /** The list of every graph that has none of its own. */
+        @WithParentName
+        @WithDefault("cpu")
+        List<ExecutionProvider> all();
+
+        /**
+         * A graph's own list, keyed by vision, embed or decoder (env CAPTIONFN_EXECUTION_PROVIDERS_VISION
+         * and so on); any other name stops startup with the names allowed. SmallRye converts the keys
+         * to {@link Graph} itself, which is where that message comes from.
+         */
+        @WithParentName
+        Map<Graph, List<ExecutionProvider>> graphs();
     }
 
     /**

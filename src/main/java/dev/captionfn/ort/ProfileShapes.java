@@ -1,8 +1,10 @@
 package dev.captionfn.ort;
 
+import dev.captionfn.modeldir.Graph;
 import dev.captionfn.modeldir.GraphContract;
 import dev.captionfn.modeldir.ModelManifest;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -20,6 +22,24 @@ public record ProfileShapes(String min, String opt, String max) {
 
     /** What the default request looks like once tokenized. */
     public record DefaultRequest(int qformerLength, int promptTokens) {}
+
+    /**
+     * The profiles of the graphs whose providers include TensorRT, and of no other: a graph kept off
+     * TensorRT (the decoder on CUDA, say) gets no profile, and so no engine is ever built for it.
+     */
+    static Map<Graph, ProfileShapes> forTensorRt(ModelManifest m, SessionSettings settings, DefaultRequest typical) {
+        Map<Graph, ProfileShapes> profiles = new EnumMap<>(Graph.class);
+        for (Graph graph : Graph.values()) {
+            if (settings.providers(graph).contains(ExecutionProvider.TENSORRT)) {
+                profiles.put(graph, switch (graph) {
+                    case VISION -> vision(m, settings.shapes(), typical);
+                    case EMBED -> embed(m, settings.shapes(), typical);
+                    case DECODER -> decoder(m, settings.shapes(), typical);
+                });
+            }
+        }
+        return profiles;
+    }
 
     static ProfileShapes vision(ModelManifest m, SessionSettings.ShapeLimits limits, DefaultRequest typical) {
         var spec = m.graphs().vision();

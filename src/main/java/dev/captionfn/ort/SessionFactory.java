@@ -23,10 +23,11 @@ import org.jboss.logging.Logger;
 /**
  * Makes a model's sessions on the configured execution providers, with their warm-start caches.
  *
- * <p>Each graph gets the first provider in {@code captionfn.execution-providers} that loads; the
- * providers after it stay in the session as ONNX Runtime's fallbacks for the operators the first
- * one cannot run. A provider whose library cannot load is reported once per model, with the
- * library it misses, and skipped for the remaining graphs.
+ * <p>Each graph gets the first provider of its own list ({@code captionfn.execution-providers},
+ * or {@code captionfn.execution-providers.<graph>}) that loads; the providers after it stay in the
+ * session as ONNX Runtime's fallbacks for the operators the first one cannot run. A provider whose
+ * library cannot load is reported once per model, with the library it misses, and skipped for the
+ * remaining graphs. Only the graphs that list TensorRT get its profile shapes.
  */
 public final class SessionFactory {
     private static final Logger LOG = Logger.getLogger(SessionFactory.class);
@@ -38,7 +39,8 @@ public final class SessionFactory {
     private final Path modelDir;
     private final ModelManifest manifest;
     private final SessionSettings settings;
-    private final ProfileShapes.DefaultRequest typical;
+    /** TensorRT's profile of each graph that lists it; the other graphs have none. */
+    private final Map<Graph, ProfileShapes> profiles;
     private final SessionCache cache;
     private final Map<ExecutionProvider, String> unavailable = new EnumMap<>(ExecutionProvider.class);
     private final List<String> warnings = new ArrayList<>();
@@ -53,7 +55,7 @@ public final class SessionFactory {
         this.modelDir = modelDir;
         this.manifest = manifest;
         this.settings = settings;
-        this.typical = typical;
+        this.profiles = ProfileShapes.forTensorRt(manifest, settings, typical);
         this.cache = settings.cacheDir().map(dir -> new SessionCache(dir, manifest.id())).orElse(null);
     }
 
@@ -69,7 +71,7 @@ public final class SessionFactory {
     public Opened open(Graph graph) {
         ModelManifest.GraphSpec spec = manifest.graphs().get(graph);
         Path file = ModelFiles.resolve(modelDir, spec.file());
-        List<ExecutionProvider> providers = settings.providers();
+        List<ExecutionProvider> providers = settings.providers(graph);
         List<String> failures = new ArrayList<>();
         for (int i = 0; i < providers.size(); i++) {
             ExecutionProvider provider = providers.get(i);
@@ -158,17 +160,16 @@ public final class SessionFactory {
 
     private Opened openOnTensorRt(Graph graph, ModelManifest.GraphSpec spec, Path file, List<ExecutionProvider> fallbacks,
             long start) throws OrtException {
-        ProfileShapes profile = profile(graph);
         SessionCache.Slot slot = null;
         if (cache != null) {
-            Map<String, String> key = tensorRtKey(graph, spec, profile);
+            Map<String, String> key = tensorRtKey(graph, spec);
             slot = cache.slot(graph, ExecutionProvider.TENSORRT, key, key.get("tensorrt") + "/" + key.get("compute_capability"));
         }
         if (slot != null) {
             SessionCache.Check check = slot.check();
             if (check.valid()) {
                 try {
-                    return openOnTensorRt(graph, file, fallbacks, profile, slot.dir(), GraphSession.CacheUse.HIT, start);
+                    return openOnTensorRt(graph, file, fallbacks, slot.dir(), GraphSession.CacheUse.HIT, start);
                 } catch (OrtException e) {
                     // TensorRT refuses an engine it cannot deserialize; this provider is fine, its cache is not
                     warn("cache " + slot.dir() + " ignored and rebuilt: ONNX Runtime cannot load its engines: "
@@ -180,10 +181,10 @@ public final class SessionFactory {
         }
         Path building = slot == null ? null : startBuilding(slot);
         if (building == null) {
-            return openOnTensorRt(graph, file, fallbacks, profile, null, GraphSession.CacheUse.OFF, start);
+            return openOnTensorRt(graph, file, fallbacks, null, GraphSession.CacheUse.OFF, start);
         }
         try {
-            Opened opened = openOnTensorRt(graph, file, fallbacks, profile, building, GraphSession.CacheUse.BUILT, start);
+            Opened opened = openOnTensorRt(graph, file, fallbacks, building, GraphSession.CacheUse.BUILT, start);
             boolean cached = seal(slot, building);
             building = null;
             return cached ? opened : new Opened(opened.session(),
@@ -196,11 +197,10 @@ public final class SessionFactory {
     }
 
     /** A TensorRT session whose engines and timing cache are read from and written to {@code engines} (null: in memory only). */
-    private Opened openOnTensorRt(Graph graph, Path file, List<ExecutionProvider> fallbacks, ProfileShapes profile, Path engines,
+    private Opened openOnTensorRt(Graph graph, Path file, List<ExecutionProvider> fallbacks, Path engines,
             GraphSession.CacheUse use, long start) throws OrtException {
         try (OrtSession.SessionOptions options = baseOptions()) {
-            addTensorRt(options, ProviderOptions.tensorrt(settings.cuda(), settings.tensorrt(), profile, engines,
-                    ModelFiles.pathSegment(manifest.id())));
+            addTensorRt(options, tensorRtOptionsOf(graph, engines));
             addFallbacks(options, fallbacks);
             return opened(env.createSession(file.toString(), options), graph, ExecutionProvider.TENSORRT, use, start);
         }
@@ -239,13 +239,24 @@ public final class SessionFactory {
     }
 
     private void addCuda(OrtSession.SessionOptions options) {
-        try (OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(settings.cuda().deviceId())) {
-            for (var option : ProviderOptions.cuda(settings.cuda()).entrySet()) {
-                cuda.add(option.getKey(), option.getValue());
-            }
+        try (OrtCUDAProviderOptions cuda = cudaOptions(settings.cuda())) {
             options.addCUDA(cuda);
         } catch (OrtException e) {
             throw unavailable(ExecutionProvider.CUDA, e);
+        }
+    }
+
+    /** ONNX Runtime's CUDA options object holding the configured options. */
+    static OrtCUDAProviderOptions cudaOptions(SessionSettings.Cuda settings) throws OrtException {
+        OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(settings.deviceId());
+        try {
+            for (var option : ProviderOptions.cuda(settings).entrySet()) {
+                cuda.add(option.getKey(), option.getValue());
+            }
+            return cuda;
+        } catch (OrtException | RuntimeException e) {
+            cuda.close();
+            throw e;
         }
     }
 
@@ -298,9 +309,20 @@ public final class SessionFactory {
 
     private void markUnavailable(ExecutionProvider provider, String reason) {
         if (unavailable.putIfAbsent(provider, reason) == null) {
-            warn("execution provider " + reason + "; the graphs fall back to the next of " + settings.providers().stream()
-                    .map(ExecutionProvider::id).collect(Collectors.joining(",")));
+            warn("execution provider " + reason + "; " + fallingBack(provider));
         }
+    }
+
+    /** Where the graphs that list this provider go instead: the next of their list, named per graph when the lists differ. */
+    private String fallingBack(ExecutionProvider provider) {
+        var lists = settings.providers();
+        if (lists.values().stream().distinct().count() == 1) {
+            return "the graphs fall back to the next of " + SessionSettings.ids(lists.get(Graph.VISION));
+        }
+        return "the graphs that list it fall back to the next of their own: " + lists.entrySet().stream()
+                .filter(e -> e.getValue().contains(provider))
+                .map(e -> e.getKey() + " " + SessionSettings.ids(e.getValue()))
+                .collect(Collectors.joining("; "));
     }
 
     private Path startBuilding(SessionCache.Slot slot) {
@@ -335,12 +357,21 @@ public final class SessionFactory {
         LOG.warn(message);
     }
 
-    private ProfileShapes profile(Graph graph) {
-        return switch (graph) {
-            case VISION -> ProfileShapes.vision(manifest, settings.shapes(), typical);
-            case EMBED -> ProfileShapes.embed(manifest, settings.shapes(), typical);
-            case DECODER -> ProfileShapes.decoder(manifest, settings.shapes(), typical);
-        };
+    /** The profiles this factory made: one for each graph that lists TensorRT. */
+    Map<Graph, ProfileShapes> profiles() {
+        return profiles;
+    }
+
+    /**
+     * What TensorRT gets for this graph: the configured options and the graph's profile, with its
+     * engines read from and written to {@code engines} (null: in memory only).
+     */
+    Map<String, String> tensorRtOptionsOf(Graph graph, Path engines) {
+        ProfileShapes profile = profiles.get(graph);
+        if (profile == null) {
+            throw new IllegalStateException("graph " + graph + " does not list tensorrt: " + SessionSettings.ids(settings.providers(graph)));
+        }
+        return ProviderOptions.tensorrt(settings.cuda(), settings.tensorrt(), profile, engines, ModelFiles.pathSegment(manifest.id()));
     }
 
     /** What an optimised CPU graph depends on. */
@@ -355,7 +386,7 @@ public final class SessionFactory {
     }
 
     /** What a TensorRT engine depends on: besides the graph, the library, the GPU and every build option. */
-    Map<String, String> tensorRtKey(Graph graph, ModelManifest.GraphSpec spec, ProfileShapes profile) {
+    Map<String, String> tensorRtKey(Graph graph, ModelManifest.GraphSpec spec) {
         Map<String, String> key = commonKey(graph, spec);
         if (tensorRtVersion == null) {
             tensorRtVersion = Hardware.tensorRtVersion();
@@ -363,8 +394,7 @@ public final class SessionFactory {
         }
         key.put("tensorrt", tensorRtVersion);
         key.put("compute_capability", computeCapability);
-        ProviderOptions.tensorrt(settings.cuda(), settings.tensorrt(), profile, null, null)
-                .forEach((option, value) -> key.put("option." + option, value));
+        tensorRtOptionsOf(graph, null).forEach((option, value) -> key.put("option." + option, value));
         key.remove("option.device_id");
         return key;
     }

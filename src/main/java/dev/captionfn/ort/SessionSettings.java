@@ -1,15 +1,20 @@
 package dev.captionfn.ort;
 
+import dev.captionfn.modeldir.Graph;
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
- * How the sessions of a model are made: the execution providers in order of preference, their
- * options, the cache volume and the shapes the server will ask for (TensorRT's profiles).
+ * How the sessions of a model are made: each graph's execution providers in order of preference,
+ * their options, the cache volume and the shapes the server will ask for (TensorRT's profiles).
  *
- * @param providers tried in this order for each graph; the first that loads runs it
+ * @param providers every graph's providers, tried in this order; the first that loads runs it
  * @param intraOpThreads CPU threads inside one operator; 0 lets ONNX Runtime choose (one per core)
  * @param interOpThreads CPU threads across independent operators; 0 lets ONNX Runtime choose
  * @param cacheDir where warm-start caches live, one directory per model; empty means none
@@ -17,7 +22,7 @@ import java.util.Optional;
  *     its cache kept in the provider's memory; false runs it through the Java API
  */
 public record SessionSettings(
-        List<ExecutionProvider> providers,
+        Map<Graph, List<ExecutionProvider>> providers,
         int intraOpThreads,
         int interOpThreads,
         Cuda cuda,
@@ -27,16 +32,40 @@ public record SessionSettings(
         boolean ioBinding) {
 
     public SessionSettings {
-        providers = List.copyOf(providers);
-        if (providers.isEmpty()) {
-            throw new IllegalArgumentException("execution-providers names none; the default is cpu");
+        Map<Graph, List<ExecutionProvider>> copy = new EnumMap<>(Graph.class);
+        for (Graph graph : Graph.values()) {
+            List<ExecutionProvider> list = providers.get(graph);
+            if (list == null || list.isEmpty()) {
+                throw new IllegalArgumentException("the execution providers of graph " + graph + " name none; the default is cpu");
+            }
+            if (EnumSet.copyOf(list).size() != list.size()) {
+                throw new IllegalArgumentException("the execution providers of graph " + graph + " name a provider twice: " + ids(list));
+            }
+            copy.put(graph, List.copyOf(list));
         }
-        if (EnumSet.copyOf(providers).size() != providers.size()) {
-            throw new IllegalArgumentException("execution-providers names a provider twice: " + providers);
-        }
+        providers = Collections.unmodifiableMap(copy);
         if (intraOpThreads < 0 || interOpThreads < 0) {
             throw new IllegalArgumentException("thread counts cannot be negative");
         }
+    }
+
+    /** The same list for every graph, as {@code captionfn.execution-providers} alone sets it. */
+    public static Map<Graph, List<ExecutionProvider>> everyGraph(List<ExecutionProvider> providers) {
+        Map<Graph, List<ExecutionProvider>> all = new EnumMap<>(Graph.class);
+        for (Graph graph : Graph.values()) {
+            all.put(graph, providers);
+        }
+        return all;
+    }
+
+    /** This graph's providers in order of preference. */
+    public List<ExecutionProvider> providers(Graph graph) {
+        return providers.get(graph);
+    }
+
+    /** A list in the configuration's spelling: tensorrt,cuda,cpu. */
+    static String ids(List<ExecutionProvider> providers) {
+        return providers.stream().map(ExecutionProvider::id).collect(Collectors.joining(","));
     }
 
     /**

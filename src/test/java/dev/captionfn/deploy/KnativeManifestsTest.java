@@ -14,18 +14,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.captionfn.caption.Settings;
 import dev.captionfn.config.CaptionfnConfig;
+import dev.captionfn.modeldir.Graph;
+import dev.captionfn.ort.ExecutionProvider;
+import dev.captionfn.ort.SessionSettings;
 import dev.captionfn.testing.PomFile;
+import dev.captionfn.testing.TestConfig;
 import io.quarkus.test.junit.QuarkusTest;
 import io.smallrye.config.WithName;
+import io.smallrye.config.WithParentName;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.lang.reflect.Method;
+import java.lang.reflect.ParameterizedType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -33,6 +41,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -546,6 +555,46 @@ class KnativeManifestsTest {
         assertTrue(lines.stream().noneMatch(l -> l.contains("target/quarkus-app")), GPU_DOCKERFILE + " copies the CPU build (target/quarkus-app)");
     }
 
+    /**
+     * The providers each container gets, read as the application reads them (the image's ENV, then
+     * the container's, through SmallRye's environment source): on the GPU image TensorRT for the
+     * static-shape vision graph and CUDA for the embed graph and the decoder, whose past grows at
+     * every token; on the CPU image the CPU for all three. The GPU containers repeat the image's
+     * provider variables, so that the manifest reads as the whole choice.
+     */
+    @Test
+    void gpuContainersRunVisionOnTensorRtAndTheDecoderOnCudaAndCpuContainersTheCpu() {
+        Map<Graph, List<ExecutionProvider>> gpu = new EnumMap<>(Graph.class);
+        gpu.put(Graph.VISION, List.of(ExecutionProvider.TENSORRT, ExecutionProvider.CUDA, ExecutionProvider.CPU));
+        gpu.put(Graph.EMBED, List.of(ExecutionProvider.CUDA, ExecutionProvider.CPU));
+        gpu.put(Graph.DECODER, List.of(ExecutionProvider.CUDA, ExecutionProvider.CPU));
+        Map<String, String> imageProviders = providerVariables(dockerfile(GPU_DOCKERFILE).env());
+        assertEquals(gpu, providers(imageProviders), GPU_DOCKERFILE + ": its providers per graph");
+        boolean sawGpu = false;
+        for (CaptionfnContainer c : captionfnContainers()) {
+            Map<Graph, List<ExecutionProvider>> actual = providers(effectiveEnv(c.container()));
+            if (dockerfileOf(c.image()).equals(GPU_DOCKERFILE)) {
+                sawGpu = true;
+                assertEquals(gpu, actual, c + ": providers per graph");
+                assertEquals(imageProviders, providerVariables(env(c.container())), c + ": repeats the image's provider variables");
+            } else {
+                assertEquals(SessionSettings.everyGraph(List.of(ExecutionProvider.CPU)), actual, c + ": providers per graph");
+            }
+        }
+        assertTrue(sawGpu, "no container under " + KNATIVE_DIR + " runs the GPU image");
+    }
+
+    private static Map<String, String> providerVariables(Map<String, String> env) {
+        Map<String, String> providers = new TreeMap<>(env);
+        providers.keySet().removeIf(name -> !name.startsWith("CAPTIONFN_EXECUTION_PROVIDERS"));
+        return providers;
+    }
+
+    /** Each graph's providers as the application takes them from this environment. */
+    private static Map<Graph, List<ExecutionProvider>> providers(Map<String, String> env) {
+        return Settings.sessions(TestConfig.of(Map.of(), providerVariables(env))).providers();
+    }
+
     @Test
     void prepareRunsTheServingImageWithTheSingleArgumentPrepare() {
         for (CaptionfnContainer prepare : preparing()) {
@@ -668,7 +717,11 @@ class KnativeManifestsTest {
         return total;
     }
 
-    /** The property names of a @ConfigMapping interface, by its naming rules (kebab-case, @WithName). */
+    /**
+     * The property names of a @ConfigMapping interface, by its naming rules (kebab-case, @WithName,
+     * @WithParentName), a map keyed by an enum giving one name per constant
+     * (captionfn.execution-providers.vision, …).
+     */
     private static void configKeys(Class<?> mapping, String prefix, Set<String> keys) {
         for (Method method : mapping.getDeclaredMethods()) {
             if (method.isDefault() || method.isSynthetic() || method.getParameterCount() > 0
@@ -676,10 +729,16 @@ class KnativeManifestsTest {
                 continue;
             }
             WithName withName = method.getAnnotation(WithName.class);
-            String key = prefix + "." + (withName != null ? withName.value() : kebab(method.getName()));
+            String key = method.isAnnotationPresent(WithParentName.class) ? prefix
+                    : prefix + "." + (withName != null ? withName.value() : kebab(method.getName()));
             Class<?> type = method.getReturnType();
             if (type.isInterface() && type.getName().startsWith("dev.captionfn.")) {
                 configKeys(type, key, keys);
+            } else if (Map.class.isAssignableFrom(type) && method.getGenericReturnType() instanceof ParameterizedType map
+                    && map.getActualTypeArguments()[0] instanceof Class<?> keyType && keyType.isEnum()) {
+                for (Object constant : keyType.getEnumConstants()) {
+                    keys.add(key + "." + constant);
+                }
             } else {
                 keys.add(key);
             }

@@ -18,9 +18,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
- * Asked for TensorRT, then CUDA, then the CPU on a machine without a GPU, the function starts,
- * says why each GPU provider cannot be used, runs every graph on the CPU and captions as the
- * reference. It runs in both builds: with the default onnxruntime jar the GPU providers are not in
+ * Asked, as the GPU manifests ask, for TensorRT, then CUDA, then the CPU for the vision graph and
+ * for CUDA, then the CPU for the others, on a machine without a GPU, the function starts, says
+ * why each GPU provider cannot be used and which graphs fall back to what, runs every graph on the
+ * CPU and captions as the reference. It runs in both builds: with the default onnxruntime jar the GPU providers are not in
  * the build at all; with -Pgpu (onnxruntime_gpu) they are, and their libraries fail to load for
  * want of CUDA, and the warning names the missing library.
  */
@@ -30,7 +31,8 @@ class GpuProviderFallbackTest {
     public static class GpuFirst implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("captionfn.execution-providers", "tensorrt,cuda,cpu");
+            return Map.of("captionfn.execution-providers", "cuda,cpu",
+                    "captionfn.execution-providers.vision", "tensorrt,cuda,cpu");
         }
     }
 
@@ -56,6 +58,11 @@ class GpuProviderFallbackTest {
         String cuda = model.getString("warning2");
         assertTrue(tensorrt.startsWith("execution provider tensorrt "), tensorrt);
         assertTrue(cuda.startsWith("execution provider cuda "), cuda);
+        // the vision graph alone lists TensorRT; every graph lists CUDA
+        assertTrue(tensorrt.endsWith("; the graphs that list it fall back to the next of their own: vision tensorrt,cuda,cpu"),
+                tensorrt);
+        assertTrue(cuda.endsWith("; the graphs that list it fall back to the next of their own: "
+                + "vision tensorrt,cuda,cpu; embed cuda,cpu; decoder cuda,cpu"), cuda);
         if (gpuBuild()) {
             // onnxruntime_gpu without CUDA: each provider library is there, what it links is not
             assertTrue(tensorrt.contains("libonnxruntime_providers_") && tensorrt.contains("needs libcublas"), tensorrt);

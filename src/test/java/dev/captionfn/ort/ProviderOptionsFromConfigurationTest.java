@@ -32,7 +32,7 @@ class ProviderOptionsFromConfigurationTest {
     @Test
     void byDefaultTheCpuRunsEveryGraphWithoutCaches() {
         SessionSettings s = settings(Map.of());
-        assertEquals(List.of(ExecutionProvider.CPU), s.providers());
+        assertEquals(SessionSettings.everyGraph(List.of(ExecutionProvider.CPU)), s.providers());
         assertEquals(Optional.empty(), s.cacheDir());
         assertEquals(Map.of("device_id", "0", "cudnn_conv_algo_search", "EXHAUSTIVE"), ProviderOptions.cuda(s.cuda()));
         // fp16 off by default: float32 arithmetic as the reference's
@@ -54,7 +54,8 @@ class ProviderOptionsFromConfigurationTest {
                 "captionfn.batch.max-rows", "10",
                 "captionfn.limits.max-prompt-chars", "100",
                 "captionfn.limits.max-new-tokens", "30"));
-        assertEquals(List.of(ExecutionProvider.TENSORRT, ExecutionProvider.CUDA, ExecutionProvider.CPU), s.providers());
+        assertEquals(SessionSettings.everyGraph(List.of(ExecutionProvider.TENSORRT, ExecutionProvider.CUDA, ExecutionProvider.CPU)),
+                s.providers());
         assertEquals(Optional.of(Path.of("/cache/models")), s.cacheDir());
         ProfileShapes vision = ProfileShapes.vision(TINY, s.shapes(), TYPICAL);
         Path slot = Path.of("/cache/models/captionfn-tiny-instructblip/vision-tensorrt");

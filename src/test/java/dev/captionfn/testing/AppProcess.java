@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -35,6 +36,11 @@ public final class AppProcess implements AutoCloseable {
     private final boolean echo;
 
     private AppProcess(List<String> jvmOptions, List<String> systemProperties, List<String> args, boolean echo) throws IOException {
+        this(jvmOptions, systemProperties, args, Map.of(), echo);
+    }
+
+    private AppProcess(List<String> jvmOptions, List<String> systemProperties, List<String> args, Map<String, String> environment,
+            boolean echo) throws IOException {
         this.echo = echo;
         if (!Files.exists(APP)) {
             throw new IllegalStateException("package the application first: " + APP);
@@ -48,7 +54,9 @@ public final class AppProcess implements AutoCloseable {
         command.add("-jar");
         command.add(APP.toString());
         command.addAll(args);
-        process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().putAll(environment);
+        process = builder.start();
         logReader = new Thread(this::readLog, "app-log");
         logReader.setDaemon(true);
         logReader.start();
@@ -71,6 +79,15 @@ public final class AppProcess implements AutoCloseable {
     /** Starts the application with program arguments (e.g. {@code prepare}), without waiting for it to listen. */
     public static AppProcess withArguments(List<String> args, String... systemProperties) throws IOException {
         return new AppProcess(List.of(), List.of(systemProperties), args, true);
+    }
+
+    /**
+     * Starts the application with these environment variables added to this process's (as a
+     * platform sets them: CAPTIONFN_…) and program arguments, without waiting for it to listen.
+     */
+    public static AppProcess withEnvironment(Map<String, String> environment, List<String> args, String... systemProperties)
+            throws IOException {
+        return new AppProcess(List.of(), List.of(systemProperties), args, environment, true);
     }
 
     public long pid() {

@@ -10,6 +10,7 @@ import dev.captionfn.ort.SessionSettings;
 import io.quarkus.runtime.configuration.DurationConverter;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.quarkus.runtime.configuration.MemorySizeConverter;
+import io.smallrye.config.EnvConfigSource;
 import io.smallrye.config.PropertiesConfigSource;
 import io.smallrye.config.SmallRyeConfigBuilder;
 import java.nio.file.Path;
@@ -28,6 +29,16 @@ public final class TestConfig {
 
     /** The mapping with these properties over its defaults. */
     public static CaptionfnConfig of(Map<String, String> properties) {
+        return of(properties, Map.of());
+    }
+
+    /**
+     * The mapping with these properties and these environment variables (CAPTIONFN_MODEL_DIR, …)
+     * over its defaults, the variables read by SmallRye's own environment source, as the
+     * application reads its process's: with the same rules for turning a variable's name into a
+     * key, a map's keys included, and below the properties.
+     */
+    public static CaptionfnConfig of(Map<String, String> properties, Map<String, String> environment) {
         Map<String, String> all = new HashMap<>(Map.of(
                 // the Kafka channels' keys have their defaults in application.properties, not in the mapping
                 "captionfn.kafka.enabled", "false",
@@ -43,6 +54,7 @@ public final class TestConfig {
                 .withConverter(MemorySize.class, 100, new MemorySizeConverter())
                 .withConverter(Duration.class, 100, new DurationConverter())
                 .withSources(new PropertiesConfigSource(all, "test", 500))
+                .withSources(new EnvConfigSource(environment, EnvConfigSource.ORDINAL))
                 .build()
                 .getConfigMapping(CaptionfnConfig.class);
     }
