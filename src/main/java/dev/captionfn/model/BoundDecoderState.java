@@ -35,7 +35,7 @@ final class BoundDecoderState implements DecoderState {
         this.graphs = graphs;
         this.run = run;
         this.halfCache = graphs.manifest().decoder().kv() == ModelManifest.KvType.FLOAT16;
-        this.binding = graphs.bindDecoder();
+        this.binding = graphs.takeDecoderBinding();
     }
 
     static BoundDecoderState prefill(OnnxGraphs graphs, List<DecoderRows.PrefillRow> batch, long padId, OrtSession.RunOptions run)
@@ -111,13 +111,8 @@ final class BoundDecoderState implements DecoderState {
         }
         List<NativeValue> out = binding.run(run);
         try (NativeValue logitsOut = out.get(0)) {
-            long[] shape = logitsOut.shape();
-            width = (int) shape[2];
-            long positionsOut = shape[1];
-            logits = new float[b * width];
-            for (int r = 0; r < b; r++) {
-                logitsOut.copyFloats((r * positionsOut + positionsOut - 1) * width, logits, r * width, width);
-            }
+            logits = logitsOut.lastPositions();
+            width = logits.length / b;
         } catch (RuntimeException e) {
             out.subList(1, out.size()).forEach(NativeValue::close);
             throw e;
@@ -152,8 +147,12 @@ final class BoundDecoderState implements DecoderState {
         try {
             presents.forEach(NativeValue::close);
             presents = List.of();
-        } finally {
+            binding.clearInputs();
+            binding.clearOutputs();
+            graphs.giveBack(binding);
+        } catch (RuntimeException e) {
             binding.close();
+            throw e;
         }
     }
 }

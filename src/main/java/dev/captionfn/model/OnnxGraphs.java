@@ -21,6 +21,7 @@ import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The three ONNX Runtime sessions of a model directory, created and checked against model.json at
@@ -39,6 +40,7 @@ public final class OnnxGraphs implements AutoCloseable {
     private final List<GraphSession> sessions;
     private final List<String> warnings;
     private final SessionSettings settings;
+    private final AtomicReference<IoBinding> spareBinding = new AtomicReference<>();
 
     private OnnxGraphs(OrtEnvironment env, ModelManifest manifest, OrtSession vision, OrtSession embed, OrtSession decoder,
             List<GraphSession> sessions, List<String> warnings, SessionSettings settings) {
@@ -117,6 +119,23 @@ public final class OnnxGraphs implements AutoCloseable {
         ExecutionProvider provider = sessions.stream().filter(s -> s.graph() == Graph.DECODER).findFirst()
                 .map(GraphSession::provider).orElse(ExecutionProvider.CPU);
         return IoBinding.of(decoder, provider, settings.cuda().deviceId());
+    }
+
+    /**
+     * The decoder's binding for one batch, the one the last batch gave back where there is one:
+     * making a binding and its memory infos per batch cost more than a step. Taken by one batch at
+     * a time; {@link #giveBack} it cleared.
+     */
+    IoBinding takeDecoderBinding() {
+        IoBinding spare = spareBinding.getAndSet(null);
+        return spare != null ? spare : bindDecoder();
+    }
+
+    void giveBack(IoBinding binding) {
+        IoBinding displaced = spareBinding.getAndSet(binding);
+        if (displaced != null) {
+            displaced.close();
+        }
     }
 
     OrtEnvironment env() {
@@ -219,6 +238,10 @@ public final class OnnxGraphs implements AutoCloseable {
 
     @Override
     public void close() {
+        IoBinding spare = spareBinding.getAndSet(null);
+        if (spare != null) {
+            spare.close();
+        }
         closeQuietly(vision);
         closeQuietly(embed);
         closeQuietly(decoder);

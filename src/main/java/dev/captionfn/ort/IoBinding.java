@@ -33,6 +33,9 @@ public final class IoBinding implements AutoCloseable {
     private final String deviceName;
     private final Arena names = Arena.ofShared();
     private final Map<String, MemorySegment> cNames = new HashMap<>();
+    /** GetBoundOutputValues' two out-parameters, kept for the binding's life rather than made per run. */
+    private final MemorySegment outputArray = names.allocate(ADDRESS);
+    private final MemorySegment outputCount = names.allocate(JAVA_LONG);
     private static final AtomicLong OPEN = new AtomicLong();
 
     private int boundOutputs;
@@ -142,14 +145,12 @@ public final class IoBinding implements AutoCloseable {
      * each owned by the caller. {@code options} carries the batch's terminate flag.
      */
     public List<NativeValue> run(OrtSession.RunOptions options) {
-        try (Arena arena = Arena.ofConfined()) {
+        try {
             api.check((MemorySegment) api.runWithBinding.invokeExact(session, OrtCApi.handleOf(options), binding), "RunWithBinding");
-            MemorySegment array = arena.allocate(ADDRESS);
-            MemorySegment count = arena.allocate(JAVA_LONG);
-            api.check((MemorySegment) api.getBoundOutputValues.invokeExact(binding, api.defaultAllocator, array, count),
+            api.check((MemorySegment) api.getBoundOutputValues.invokeExact(binding, api.defaultAllocator, outputArray, outputCount),
                     "GetBoundOutputValues");
-            int n = Math.toIntExact(count.get(JAVA_LONG, 0));
-            MemorySegment values = array.get(ADDRESS, 0).reinterpret(n * ADDRESS.byteSize());
+            int n = Math.toIntExact(outputCount.get(JAVA_LONG, 0));
+            MemorySegment values = outputArray.get(ADDRESS, 0).reinterpret(n * ADDRESS.byteSize());
             List<NativeValue> out = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {
                 out.add(new NativeValue(api, values.getAtIndex(ADDRESS, i)));

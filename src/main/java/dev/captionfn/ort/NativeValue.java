@@ -46,6 +46,12 @@ public final class NativeValue implements AutoCloseable {
     /** The tensor's dimensions. */
     public long[] shape() {
         try (Arena arena = Arena.ofConfined()) {
+            return shape(arena);
+        }
+    }
+
+    private long[] shape(Arena arena) {
+        try {
             MemorySegment out = arena.allocate(ADDRESS);
             api.check((MemorySegment) api.getTensorTypeAndShape.invokeExact(handle(), out), "GetTensorTypeAndShape");
             MemorySegment info = out.get(ADDRESS, 0);
@@ -83,15 +89,43 @@ public final class NativeValue implements AutoCloseable {
     }
 
     /**
-     * Copies {@code count} floats out of a float32 tensor in host memory, starting at float
-     * {@code from}; a tensor on a device must have been bound to the CPU instead.
+     * The last position of every row of a float32 tensor [rows, positions, width] in host memory,
+     * row-major ([rows, width]): a decoder's logits, whichever contract returned them. A tensor on
+     * a device must have been bound to the CPU instead.
      */
-    public void copyFloats(long from, float[] into, int offset, int count) {
+    public float[] lastPositions() {
         try (Arena arena = Arena.ofConfined()) {
+            long[] shape = shape(arena);
+            if (shape.length != 3) {
+                throw new OrtCallException("expected a [rows, positions, width] tensor, not " + java.util.Arrays.toString(shape));
+            }
+            int rows = Math.toIntExact(shape[0]);
+            long positions = shape[1];
+            int width = Math.toIntExact(shape[2]);
             MemorySegment out = arena.allocate(ADDRESS);
             api.check((MemorySegment) api.getTensorMutableData.invokeExact(handle(), out), "GetTensorMutableData");
-            MemorySegment data = out.get(ADDRESS, 0).reinterpret((from + count) * JAVA_FLOAT.byteSize());
-            MemorySegment.copy(data, JAVA_FLOAT, from * JAVA_FLOAT.byteSize(), into, offset, count);
+            MemorySegment data = out.get(ADDRESS, 0).reinterpret(rows * positions * width * JAVA_FLOAT.byteSize());
+            float[] last = new float[rows * width];
+            for (int r = 0; r < rows; r++) {
+                long from = (r * positions + positions - 1) * width * JAVA_FLOAT.byteSize();
+                MemorySegment.copy(data, JAVA_FLOAT, from, last, r * width, width);
+            }
+            return last;
+        } catch (Throwable t) {
+            throw OrtCallException.of("reading a tensor's data", t);
+        }
+    }
+
+    /** Every element of a float32 tensor in host memory. */
+    public float[] floats() {
+        try (Arena arena = Arena.ofConfined()) {
+            long count = 1;
+            for (long d : shape(arena)) {
+                count *= d;
+            }
+            MemorySegment out = arena.allocate(ADDRESS);
+            api.check((MemorySegment) api.getTensorMutableData.invokeExact(handle(), out), "GetTensorMutableData");
+            return out.get(ADDRESS, 0).reinterpret(count * JAVA_FLOAT.byteSize()).toArray(JAVA_FLOAT);
         } catch (Throwable t) {
             throw OrtCallException.of("reading a tensor's data", t);
         }

@@ -238,26 +238,43 @@ final class OrtCApi {
         }
     }
 
+    // the jar's private fields that hold its native handles, looked up once: a step reads two
+    private static final Field SESSION_HANDLE = field(OrtSession.class, "nativeHandle");
+    private static final Field RUN_OPTIONS_HANDLE = field(OrtSession.RunOptions.class, "nativeHandle");
+    private static final Field TENSOR_HANDLE = field(OnnxTensorLike.class, "nativeHandle");
+
     static MemorySegment handleOf(OrtSession session) {
-        return MemorySegment.ofAddress(longField(OrtSession.class, "nativeHandle", session));
+        return MemorySegment.ofAddress(read(SESSION_HANDLE, session));
     }
 
     static MemorySegment handleOf(OrtSession.RunOptions options) {
-        return MemorySegment.ofAddress(longField(OrtSession.RunOptions.class, "nativeHandle", options));
+        return MemorySegment.ofAddress(read(RUN_OPTIONS_HANDLE, options));
     }
 
     static MemorySegment handleOf(OnnxTensor tensor) {
-        return MemorySegment.ofAddress(longField(OnnxTensorLike.class, "nativeHandle", tensor));
+        return MemorySegment.ofAddress(read(TENSOR_HANDLE, tensor));
     }
 
-    private static long longField(Class<?> owner, String name, Object of) {
+    /** Null where this jar has no such field: then the first use says so. */
+    private static Field field(Class<?> owner, String name) {
         try {
             Field field = owner.getDeclaredField(name);
             field.setAccessible(true);
-            return field.getLong(of);
+            return field;
         } catch (ReflectiveOperationException | RuntimeException e) {
-            throw new OrtCallException("cannot read " + owner.getName() + "." + name + " from this ONNX Runtime jar: " + e
-                    + "; set captionfn.model.io-binding=false", e);
+            return null;
+        }
+    }
+
+    private static long read(Field field, Object of) {
+        if (field == null) {
+            throw new OrtCallException("this ONNX Runtime jar keeps no native handle where captionfn reads it (nativeHandle of "
+                    + of.getClass().getName() + "); set captionfn.model.io-binding=false");
+        }
+        try {
+            return field.getLong(of);
+        } catch (IllegalAccessException e) {
+            throw new OrtCallException("cannot read the native handle of " + of.getClass().getName() + ": " + e, e);
         }
     }
 }

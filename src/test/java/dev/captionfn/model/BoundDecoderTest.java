@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Which decoder path a model takes, and that the bound path gives back every OrtValue and binding
- * it makes: after each batch, after a withdrawn one, and over a long run whose resident memory
+ * it makes (one binding per model, reused from batch to batch): after each batch, after a withdrawn
+ * one, and over a long run whose resident memory
  * stays flat. The ids themselves are {@link HfParityTest}'s (every fixture, both paths).
  */
 class BoundDecoderTest {
@@ -57,6 +58,8 @@ class BoundDecoderTest {
     void everyOrtValueAndBindingIsReleasedAfterEachBatchAndAfterAWithdrawnOne() {
         try (LoadedModel model = load(V2, true)) {
             List<VisionLanguageModel.Input> inputs = inputs(model, 4);
+            // the first batch makes the binding that every later batch reuses
+            TestConfig.generate(model.model(), inputs);
             long values = NativeValue.open();
             long bindings = IoBinding.open();
             TestConfig.generate(model.model(), inputs);
@@ -88,6 +91,7 @@ class BoundDecoderTest {
      */
     @Test
     void aLongBoundRunKeepsResidentMemoryFlat() throws IOException {
+        long bindings = IoBinding.open();
         try (LoadedModel model = load(V2, true)) {
             List<VisionLanguageModel.Input> inputs = inputs(model, 4);
             List<Long> rounds = new ArrayList<>();
@@ -102,8 +106,8 @@ class BoundDecoderTest {
             long later = Collections.min(rounds.subList(5, 8));
             assertTrue(later - earlier < 16 * 1024, "the resident floor rose by " + (later - earlier) / 1024
                     + " MB over the last 225 bound batches: " + rounds + " kB after each 75");
-            assertEquals(0, IoBinding.open());
         }
+        assertEquals(bindings, IoBinding.open(), "the model's binding closed with it");
     }
 
     /** VmRSS of this process, from /proc (Linux, as CI is). */

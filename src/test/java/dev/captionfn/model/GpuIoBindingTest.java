@@ -54,6 +54,7 @@ class GpuIoBindingTest {
     void aBindingToCudaMemoryWithoutAGpuFailsWithOnnxRuntimesMessage() throws OrtException {
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         long open = NativeValue.open();
+        long bindings = IoBinding.open();
         try (OrtSession decoder = env.createSession(V2.resolve("decoder.onnx").toString(), new OrtSession.SessionOptions());
                 OrtSession.RunOptions options = new OrtSession.RunOptions()) {
             OrtCallException e = assertThrows(OrtCallException.class, () -> {
@@ -67,6 +68,6 @@ class GpuIoBindingTest {
             assertTrue(e.getMessage().contains("failed: "), e.getMessage());
         }
         assertEquals(open, NativeValue.open());
-        assertEquals(0, IoBinding.open());
+        assertEquals(bindings, IoBinding.open());
     }
 }

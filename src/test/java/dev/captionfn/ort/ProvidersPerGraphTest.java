@@ -125,7 +125,7 @@ class ProvidersPerGraphTest {
         none.put(Graph.EMBED, List.of());
         SessionSettings defaults = settings(Map.of());
         var e = assertThrows(IllegalArgumentException.class, () -> new SessionSettings(none, 1, 1, defaults.cuda(),
-                defaults.tensorrt(), defaults.cacheDir(), defaults.shapes()));
+                defaults.tensorrt(), defaults.cacheDir(), defaults.shapes(), defaults.ioBinding()));
         assertEquals("the execution providers of graph embed name none; the default is cpu", e.getMessage());
     }
 
