@@ -45,8 +45,7 @@ class DecoderContractParityTest(unittest.TestCase):
     def assert_same_ids_as_v1(self, reference, v1_dir, v2_dir):
         from captionfn_export import replay
         v1, v2 = self.replay(v1_dir, reference), self.replay(v2_dir, reference)
-        vocab = manifest.read(v1_dir)["llm"]["vocab_size"]
-        found = replay.compare(v1, v2, reference, vocab)
+        found = replay.compare(v1, v2, reference, manifest.read(v1_dir))
         self.assertEqual(4 * len(reference["cases"]), found["sequences"])
         self.assertEqual(0, found["differing"], found)
         self.assertEqual(found["sequences"], found["equal_to_reference_json"], found)
