@@ -253,48 +253,34 @@ def measure_transformers(checkpoint, manifest, paths, threads, rounds):
 
 def measure_bare_onnxruntime(model_dir, manifest, checkpoint, paths, threads, rounds, new_tokens):
     """The graphs alone: vision, the prompt's embedding, prefill and one decoder step per further
-    token on `rows` rows, the KV cache gathered by beam index between steps as a beam search does;
+    token on `rows` rows, the KV cache gathered by beam index between steps as a beam search does
+    (by numpy for a format 1 decoder, by its beam_idx input for format 2: onnx_run.OnnxModel);
     the tokens fed are the rows' argmax (what they are does not change the work)."""
     import numpy as np
-    import onnxruntime as ort
+    from captionfn_export import onnx_run
     from transformers import AutoProcessor
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    sessions = {name: ort.InferenceSession(os.path.join(model_dir, g["file"]), options,
-                                           providers=["CPUExecutionProvider"])
-                for name, g in manifest["graphs"].items()}
+    model = onnx_run.OnnxModel(model_dir, manifest, threads=threads)
     processor = AutoProcessor.from_pretrained(checkpoint)
     llm = manifest["llm"]
-    layers = llm["layers"]
-    past_names = [f"past_key_values.{i}.{kind}" for i in range(layers) for kind in ("key", "value")]
     prompt_ids = ([llm["bos_id"]] if llm["bos_id"] is not None else []) + \
         processor.tokenizer(manifest["prompt"], add_special_tokens=False).input_ids
 
     def caption(path, rows):
         inputs = hf_inputs(processor, path, manifest["prompt"])
-        lang = sessions["vision"].run(None, {
-            "pixel_values": inputs["pixel_values"].numpy().astype(np.float32),
-            "qformer_input_ids": inputs["qformer_input_ids"].numpy(),
-            "qformer_attention_mask": inputs["qformer_attention_mask"].numpy()})[0]
-        prompt = sessions["embed"].run(None, {"input_ids": np.asarray([prompt_ids], dtype=np.int64)})[0]
-        embeds = np.concatenate([lang, prompt], axis=1)
+        lang = model.vision(inputs["pixel_values"].numpy(), inputs["qformer_input_ids"].numpy(),
+                            inputs["qformer_attention_mask"].numpy())
+        embeds = np.concatenate([lang, model.embed([prompt_ids])], axis=1)
         total = embeds.shape[1]
-        past = [np.zeros((1, llm["kv_heads"], 0, llm["head_size"]), dtype=np.float32)] * (2 * layers)
-        b = 1
+        past, b, sources = model.empty_past(1), 1, None
         for step in range(new_tokens):
-            feeds = {"inputs_embeds": embeds, "attention_mask": np.ones((b, total), dtype=np.int64),
-                     "position_ids": np.arange(total - embeds.shape[1], total, dtype=np.int64)[None].repeat(b, 0)}
-            feeds.update(zip(past_names, past))
-            out = sessions["decoder"].run(None, feeds)
-            logits, past = out[0][:, -1, : llm["vocab_size"]], out[1:]
+            logits, past = model.decode(embeds, past, total, sources)
+            logits = logits[:, : llm["vocab_size"]]
             if step == new_tokens - 1:
                 break
             order = np.argsort(-logits.max(axis=1))[:rows] if b > 1 else np.zeros(rows, dtype=np.int64)
             tokens = logits.argmax(axis=1)[order]
-            past = [p[order] for p in past]
-            b = rows
-            embeds = sessions["embed"].run(None, {"input_ids": tokens[:, None].astype(np.int64)})[0]
+            sources, b = order, rows
+            embeds = model.embed(tokens[:, None])
             total += 1
 
     out = {}

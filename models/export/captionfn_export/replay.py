@@ -101,20 +101,32 @@ def _same_input_drift(a_ids, a_logits, b_ids, b_logits, vocab):
     return max(float(np.max(np.abs(a[:, :vocab] - b[:, :vocab]))) for a, b in zip(a_logits[:same], b_logits[:same]))
 
 
-def _top2_gap(logits, vocab):
-    top = np.sort(logits[0, :vocab])[-2:]
-    return float(top[1] - top[0])
+def _greedy_margins(model_json, generation, case, convention, ids, logits):
+    """For each greedy step: the best processed score minus the second best (what greedy decides
+    on: the repetition penalty and the EOS ban applied as the search applies them)."""
+    import torch
+    llm = model_json["llm"]
+    prefix = reference_search.lm_prompt_ids(model_json, case["llm_prompt_ids"]) if convention == "transformers" else []
+    processors = reference_search.Processors(llm["vocab_size"], llm["eos_ids"], generation["repetition_penalty"],
+                                             generation["min_new_tokens"], prefix)
+    out = []
+    for k, step in enumerate(logits[: len(ids)]):
+        scores = processors(ids[:k], torch.from_numpy(step[0])).numpy()
+        top = np.sort(scores)[-2:]
+        out.append(float(top[1] - top[0]))
+    return out
 
 
-def compare(baseline, other, reference, vocab):
+def compare(baseline, other, reference, model_json):
     """How `other`'s replay differs from `baseline`'s (both replay() results over the same cases):
     id sequences that differ and where they first do; the largest logit difference at the prefill
     and over the greedy runs whose inputs were still the same; the largest relative difference of
     the prefill's presents (the KV cache as stored); and, for scale, the baseline's largest logit
-    and its smallest gap between the two best raw logits over those greedy runs (a gap below the
-    drift is a token the other directory could pick instead)."""
+    and its smallest greedy margin (best minus second-best processed score over its greedy steps:
+    a margin below the drift is a token the other directory could pick instead)."""
+    vocab = model_json["llm"]["vocab_size"]
     sequences = differing = matches_reference = 0
-    first_positions = []
+    first_positions, where = [], []
     prefill_drift = greedy_drift = presents_drift = largest = 0.0
     smallest_gap = float("inf")
     for case, a, b in zip(reference["cases"], baseline, other):
@@ -127,18 +139,21 @@ def compare(baseline, other, reference, vocab):
             if a_ids != b_ids:
                 differing += 1
                 first_positions.append(first_difference(a_ids, b_ids))
+                where.append(f"{case['image']} {key[0]} {key[1]} at {first_difference(a_ids, b_ids)}")
             prefill_drift = max(prefill_drift, float(np.max(np.abs(a_logits[0][:, :vocab] - b_logits[0][:, :vocab]))))
             presents_drift = max(presents_drift, *(float(np.max(np.abs(x - y)) / np.max(np.abs(x)))
                                                    for x, y in zip(a_presents, b_presents)))
             if key[1] == "greedy":
                 greedy_drift = max(greedy_drift, _same_input_drift(a_ids, a_logits, b_ids, b_logits, vocab))
                 largest = max(largest, *(float(np.max(np.abs(x[:, :vocab]))) for x in a_logits))
-                smallest_gap = min(smallest_gap, *(_top2_gap(x, vocab) for x in a_logits))
+                smallest_gap = min(smallest_gap, *_greedy_margins(model_json, reference["generation"]["greedy"], case,
+                                                                  key[0], a_ids, a_logits))
     return {"sequences": sequences, "differing": differing, "first_differing_positions": sorted(first_positions),
+            "differing_sequences": where,
             "prefill_max_abs_logit_difference": prefill_drift,
             "greedy_steps_max_abs_logit_difference": greedy_drift,
             "prefill_presents_max_relative_difference": presents_drift,
-            "baseline_max_abs_logit": largest, "baseline_min_top2_logit_gap": smallest_gap,
+            "baseline_max_abs_logit": largest, "baseline_min_greedy_margin": smallest_gap,
             "equal_to_reference_json": matches_reference}
 
 
@@ -153,13 +168,13 @@ def main(argv=None):
         reference = json.load(f)
     runs = {d: replay(d, reference, args.limit, threads=args.threads) for d in args.model_dirs}
     baseline = args.model_dirs[0]
-    vocab = manifest.read(baseline)["llm"]["vocab_size"]
+    model_json = manifest.read(baseline)
     report = {"reference": args.reference, "cases": len(runs[baseline]), "baseline": baseline, "compared": {}}
-    base_vs_reference = compare(runs[baseline], runs[baseline], reference, vocab)["equal_to_reference_json"]
+    base_vs_reference = compare(runs[baseline], runs[baseline], reference, model_json)["equal_to_reference_json"]
     report["baseline_equal_to_reference_json"] = base_vs_reference
     for d in args.model_dirs[1:]:
         contract, kv_dtype = manifest.decoder_contract(manifest.read(d))
-        report["compared"][d] = dict(compare(runs[baseline], runs[d], reference, vocab),
+        report["compared"][d] = dict(compare(runs[baseline], runs[d], reference, model_json),
                                      contract=contract, kv_dtype=kv_dtype)
     json.dump(report, sys.stdout, indent=1)
     print()
