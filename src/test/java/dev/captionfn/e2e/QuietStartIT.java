@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.captionfn.testing.AppProcess;
 import dev.captionfn.testing.ImageServer;
+import dev.captionfn.testing.TinyReference;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -40,8 +41,10 @@ class QuietStartIT {
         }
     }
 
+    /** The log's warnings and errors, the JVM's own included (Java 25's native-access warning). */
     private static List<String> loud(List<String> log) {
-        return log.stream().filter(line -> line.contains(" WARN ") || line.contains(" ERROR ")).toList();
+        return log.stream().filter(line -> line.contains(" WARN ") || line.contains(" ERROR ") || line.startsWith("WARNING:"))
+                .toList();
     }
 
     @Test
@@ -62,6 +65,26 @@ class QuietStartIT {
         assertTrue(log.stream().anyMatch(line -> line.contains(" INFO ")
                         && line.contains("the Kafka processor is off (captionfn.kafka.enabled=false)")),
                 "what is off, and why, is said at INFO:\n" + String.join("\n", log));
+    }
+
+    /**
+     * A contract 2 model decodes through ONNX Runtime's C API (FFM), which Java 25 warns about
+     * unless the packaged application's manifest grants native access: it does, so no warning.
+     */
+    @Test
+    void aContract2ModelDecodesBoundWithoutAWarning() throws Exception {
+        app = AppProcess.start("captionfn.fetch.allow-private-addresses=true",
+                "captionfn.model.dir=" + TinyReference.MODEL_DIR_V2.toAbsolutePath());
+        app.awaitStatus("/q/health/ready", 200, Duration.ofSeconds(90));
+        HttpResponse<String> caption = http.send(HttpRequest.newBuilder(URI.create(app.baseUrl() + "/caption"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"imageUrl\": \"" + server.image("tiny-reference/scene-07.png") + "\"}"))
+                .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, caption.statusCode(), caption.body());
+        TinyReference.Case expected = TinyReference.cases().stream()
+                .filter(c -> c.resource().endsWith("scene-07.png")).findFirst().orElseThrow();
+        assertTrue(caption.body().contains("\"caption\":\"" + expected.beamText() + "\""), caption.body() + " vs " + expected.beamText());
+        assertEquals(List.of(), loud(app.logLines()), "no warning from a bound decoder:\n" + app.log());
     }
 
     @Test
