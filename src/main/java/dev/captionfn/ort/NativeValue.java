@@ -2,7 +2,6 @@ package dev.captionfn.ort;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
@@ -15,7 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * execution provider's device memory.
  */
 public final class NativeValue implements AutoCloseable {
-    /** ONNXTensorElementDataType as the C API numbers the types used here. */
+    /** ONNXTensorElementDataType as the C API numbers the types made here. */
     static final int FLOAT = 1;
     static final int INT64 = 7;
     static final int FLOAT16 = 10;
@@ -67,24 +66,6 @@ public final class NativeValue implements AutoCloseable {
             }
         } catch (Throwable t) {
             throw OrtCallException.of("reading a tensor's shape", t);
-        }
-    }
-
-    /** The ONNX element type (1 float, 7 int64, 10 float16). */
-    int elementType() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(ADDRESS);
-            api.check((MemorySegment) api.getTensorTypeAndShape.invokeExact(handle(), out), "GetTensorTypeAndShape");
-            MemorySegment info = out.get(ADDRESS, 0);
-            try {
-                MemorySegment type = arena.allocate(JAVA_INT);
-                api.check((MemorySegment) api.getTensorElementType.invokeExact(info, type), "GetTensorElementType");
-                return type.get(JAVA_INT, 0);
-            } finally {
-                api.releaseTensorTypeAndShapeInfo.invokeExact(info);
-            }
-        } catch (Throwable t) {
-            throw OrtCallException.of("reading a tensor's element type", t);
         }
     }
 

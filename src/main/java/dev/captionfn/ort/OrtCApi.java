@@ -22,7 +22,7 @@ import java.lang.reflect.Field;
  * and run options come from the jar too, so their native handles are read from its private fields.
  *
  * <p>Written by hand because no library offers it: the jar has no I/O binding, and a jextract
- * binding of the whole header would be thousands of lines for the eighteen functions used here.
+ * binding of the whole header would be thousands of lines for the two dozen functions used here.
  * {@code OrtApi} is a struct of function pointers that ONNX Runtime only ever appends to, so each
  * function sits at a fixed index for every later version; {@link #load} checks a few of them by
  * calling them before anything relies on the table.
@@ -33,7 +33,6 @@ final class OrtCApi {
     private static final int GET_ERROR_MESSAGE = 2;
     private static final int CREATE_TENSOR_WITH_DATA_AS_ORT_VALUE = 49;
     private static final int GET_TENSOR_MUTABLE_DATA = 51;
-    private static final int GET_TENSOR_ELEMENT_TYPE = 60;
     private static final int GET_DIMENSIONS_COUNT = 61;
     private static final int GET_DIMENSIONS = 62;
     private static final int GET_TENSOR_TYPE_AND_SHAPE = 65;
@@ -66,7 +65,6 @@ final class OrtCApi {
     final MethodHandle getErrorMessage;
     final MethodHandle createTensorWithData;
     final MethodHandle getTensorMutableData;
-    final MethodHandle getTensorElementType;
     final MethodHandle getDimensionsCount;
     final MethodHandle getDimensions;
     final MethodHandle getTensorTypeAndShape;
@@ -100,7 +98,6 @@ final class OrtCApi {
         createTensorWithData = handle(linker, api, CREATE_TENSOR_WITH_DATA_AS_ORT_VALUE,
                 FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
         getTensorMutableData = handle(linker, api, GET_TENSOR_MUTABLE_DATA, statusOf2);
-        getTensorElementType = handle(linker, api, GET_TENSOR_ELEMENT_TYPE, statusOf2);
         getDimensionsCount = handle(linker, api, GET_DIMENSIONS_COUNT, statusOf2);
         getDimensions = handle(linker, api, GET_DIMENSIONS, FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG));
         getTensorTypeAndShape = handle(linker, api, GET_TENSOR_TYPE_AND_SHAPE, statusOf2);

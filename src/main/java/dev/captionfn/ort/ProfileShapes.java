@@ -88,6 +88,9 @@ public record ProfileShapes(String min, String opt, String max) {
                 dims(1, 1), dims(beams, typicalPast + 1), dims(rows, totalMax));
         shapes.add(GraphContract.name(m, spec, true, GraphContract.POSITION_IDS),
                 dims(1, 1), dims(beams, 1), dims(rows, prefillMax));
+        if (m.decoder().reordersInGraph()) {
+            shapes.add(GraphContract.name(m, spec, true, GraphContract.BEAM_IDX), dims(1), dims(beams), dims(rows));
+        }
         for (int i = 0; i < llm.layers(); i++) {
             for (String role : new String[] {GraphContract.PAST_KEY, GraphContract.PAST_VALUE}) {
                 // an empty past at prefill: the smallest past is 0 long

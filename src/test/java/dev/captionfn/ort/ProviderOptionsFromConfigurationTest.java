@@ -122,6 +122,17 @@ class ProviderOptionsFromConfigurationTest {
     }
 
     @Test
+    void aContract2DecodersProfileCoversBeamIdxFromOneRowToTheLargestBatch() {
+        SessionSettings s = settings(Map.of("captionfn.batch.max-rows", "10"));
+        ModelManifest v2 = ManifestReader.read(Path.of("models", "tiny", "model-v2"));
+        ProfileShapes decoder = ProfileShapes.decoder(v2, s.shapes(), TYPICAL);
+        assertTrue(decoder.min().contains(",beam_idx:1,"), decoder.min());
+        assertTrue(decoder.opt().contains(",beam_idx:5,"), decoder.opt());
+        assertTrue(decoder.max().contains(",beam_idx:10,"), decoder.max());
+        assertTrue(!ProfileShapes.decoder(TINY, s.shapes(), TYPICAL).max().contains("beam_idx"), "contract 1 has none");
+    }
+
+    @Test
     void anUnknownProviderStopsStartupNamingIt() {
         var e = assertThrows(RuntimeException.class, () -> settings(Map.of("captionfn.execution-providers", "tpu,cpu")));
         assertTrue(String.valueOf(e.getMessage()).contains("tpu"), e.getMessage());
