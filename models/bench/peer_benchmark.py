@@ -45,6 +45,8 @@ sys.path.insert(0, os.path.join(ROOT, "models", "export"))
 EXPORTER = os.path.join(ROOT, "models", "export", "export_model.py")
 RESOURCES = os.path.join(ROOT, "src", "test", "resources")
 APP = os.path.join(ROOT, "target", "quarkus-app", "quarkus-run.jar")
+# the application is built for Java 25: JAVA_HOME's java where it is set (as .ci/run sets it)
+JAVA = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"
 DEFAULT_CHECKPOINT = os.path.join(ROOT, "models", "tiny", "checkpoint")
 PHOTOS = ["images/photos/bird.JPEG", "images/photos/demo.JPEG", "images/photos/dog.jpg",
           "images/photos/Confusing-Pictures.jpg", "images/photos/camera.png", "images/photos/chelsea.png"]
@@ -128,7 +130,7 @@ class Captionfn:
     def __init__(self, model_dir, threads, jvm_options=("-Xmx1g",)):
         if not os.path.exists(APP):
             raise SystemExit(f"package the application first (./mvnw -B package -DskipTests): {APP} is missing")
-        command = ["java", *jvm_options, "-Dquarkus.http.host=127.0.0.1", "-Dquarkus.http.port=0",
+        command = [JAVA, *jvm_options, "-Dquarkus.http.host=127.0.0.1", "-Dquarkus.http.port=0",
                    f"-Dcaptionfn.model.dir={model_dir}", f"-Dcaptionfn.model.intra-op-threads={threads}",
                    "-Dcaptionfn.fetch.allow-private-addresses=true", "-jar", APP]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -345,7 +347,7 @@ def machine():
     import onnxruntime
     import torch
     import transformers
-    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[0]
+    java = subprocess.run([JAVA, "-version"], capture_output=True, text=True).stderr.splitlines()[0]
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "java": java,
             "torch": torch.__version__, "transformers": transformers.__version__, "onnxruntime": onnxruntime.__version__}
 
@@ -375,6 +377,8 @@ def main(argv=None):
     p.add_argument("--work", default=os.path.join(ROOT, "target", "peer-bench"), help="exports are kept here")
     p.add_argument("--agreement", action="store_true",
                    help="also compare quantised captions with fp32 on the trained default model")
+    p.add_argument("--decoder-contract", choices=["1", "2"], default="2",
+                   help="the exports' decoder contract (default 2: captionfn decodes it bound, I/O binding)")
     p.add_argument("--out", default=os.path.join(ROOT, "target", "peer-benchmark.json"))
     args = p.parse_args(argv)
     os.makedirs(args.work, exist_ok=True)
@@ -383,7 +387,9 @@ def main(argv=None):
         raise SystemExit("--precisions must include fp32: every ratio is against it")
 
     checkpoint = random_checkpoint(args.work, args.size, args.seed)
-    dirs = {pr: export(args.work, f"random-{args.size}", pr, ["--checkpoint", checkpoint]) for pr in precisions}
+    contract = ["--decoder-contract", args.decoder_contract]
+    dirs = {pr: export(args.work, f"random-{args.size}-v{args.decoder_contract}", pr, ["--checkpoint", checkpoint], contract)
+            for pr in precisions}
     with open(os.path.join(dirs["fp32"], "model.json"), encoding="utf-8") as f:
         manifest = json.load(f)
     server = ImageServer(RESOURCES)
@@ -392,7 +398,8 @@ def main(argv=None):
     report = {"when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine(),
               "threads": args.threads, "model": {"checkpoint": os.path.relpath(checkpoint, ROOT),
                                                  "size": args.size, "parameters": parameters(checkpoint)},
-              "images": PHOTOS, "rounds": args.rounds, "generation": manifest["generation"], "precisions": {}}
+              "images": PHOTOS, "rounds": args.rounds, "generation": manifest["generation"],
+              "decoderContract": int(args.decoder_contract), "precisions": {}}
     try:
         report["transformers"] = measure_transformers(checkpoint, manifest, paths, args.threads, args.rounds)
         new_tokens = manifest["generation"]["max_new_tokens"]
@@ -411,7 +418,8 @@ def main(argv=None):
         report["transformersOverCaptionfnFp32"] = {
             m: report["transformers"][m]["msPerCaption"] / fp32[m]["msPerCaption"] for m in MODES}
         if args.agreement:
-            tiny = {pr: export(args.work, "default", pr, ["--checkpoint", DEFAULT_CHECKPOINT]) for pr in precisions}
+            tiny = {pr: export(args.work, f"default-v{args.decoder_contract}", pr, ["--checkpoint", DEFAULT_CHECKPOINT], contract)
+                    for pr in precisions}
             report["agreement"] = agreement(tiny, args.threads, server)
     finally:
         server.close()
