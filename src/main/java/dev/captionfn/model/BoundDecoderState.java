@@ -62,7 +62,7 @@ final class BoundDecoderState implements DecoderState {
                     binding.bindInput(graphs.pastKey(i), host.empty(halfCache, b, llm.kvHeads(), 0, llm.headSize()));
                     binding.bindInput(graphs.pastValue(i), host.empty(halfCache, b, llm.kvHeads(), 0, llm.headSize()));
                 }
-                runBound(host, prefill.positions(), prefill.length(), OnnxDecoderState.identity(b));
+                runBound(host, prefill.positions(), prefill.length(), DecoderRows.identity(b));
             } finally {
                 binding.clearInputs();
             }
@@ -72,10 +72,7 @@ final class BoundDecoderState implements DecoderState {
     @Override
     public void advance(int[] sourceRows, long[] tokens) {
         int r = sourceRows.length;
-        long[] beamIdx = new long[r];
-        for (int i = 0; i < r; i++) {
-            beamIdx[i] = sourceRows[i];
-        }
+        long[] beamIdx = DecoderRows.beamIdx(sourceRows);
         try (OrtSession.Result embeds = graphs.embedResult(tokens, r, 1, run); HostTensors host = binding.hostTensors()) {
             try {
                 DecoderRows.Step step = rows.advance(sourceRows);

@@ -101,6 +101,24 @@ final class DecoderRows {
         return mask;
     }
 
+    /** beam_idx at prefill: every row its own. */
+    static long[] identity(int rows) {
+        long[] ids = new long[rows];
+        for (int i = 0; i < rows; i++) {
+            ids[i] = i;
+        }
+        return ids;
+    }
+
+    /** beam_idx for a step: new row i continues old row {@code sourceRows[i]}. */
+    static long[] beamIdx(int[] sourceRows) {
+        long[] ids = new long[sourceRows.length];
+        for (int i = 0; i < sourceRows.length; i++) {
+            ids[i] = sourceRows[i];
+        }
+        return ids;
+    }
+
     /** Whether the search kept every row where it was: no reorder needed. */
     static boolean isIdentity(int[] sourceRows, int previousRows) {
         if (sourceRows.length != previousRows) {

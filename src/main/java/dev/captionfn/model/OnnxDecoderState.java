@@ -77,7 +77,7 @@ final class OnnxDecoderState implements DecoderState {
                 inputs.put(graphs.pastValue(i), track(owned, emptyCache(emptyShape)));
             }
             if (reordersInGraph) {
-                inputs.put(graphs.decoderInput(GraphContract.BEAM_IDX), track(owned, longs(identity(b), b)));
+                inputs.put(graphs.decoderInput(GraphContract.BEAM_IDX), track(owned, longs(DecoderRows.identity(b), b)));
             }
             int hidden = graphs.manifest().llm().hiddenSize();
             try (OnnxTensor e = OnnxTensor.createTensor(env, FloatBuffer.wrap(prefill.embeds()),
@@ -99,14 +99,6 @@ final class OnnxDecoderState implements DecoderState {
         return OnnxTensor.createTensor(graphs.env(), LongBuffer.wrap(values), shape);
     }
 
-    static long[] identity(int rows) {
-        long[] ids = new long[rows];
-        for (int i = 0; i < rows; i++) {
-            ids[i] = i;
-        }
-        return ids;
-    }
-
     @Override
     public void advance(int[] sourceRows, long[] tokens) {
         int r = sourceRows.length;
@@ -121,7 +113,7 @@ final class OnnxDecoderState implements DecoderState {
             }
             if (reordersInGraph) {
                 inputs.put(graphs.decoderInput(GraphContract.BEAM_IDX),
-                        track(owned, longs(java.util.Arrays.stream(sourceRows).asLongStream().toArray(), r)));
+                        track(owned, longs(DecoderRows.beamIdx(sourceRows), r)));
             }
             DecoderRows.Step step = rows.advance(sourceRows);
             run(inputs, graphs.embedsOf(embeds), 1, step.positions());
