@@ -59,7 +59,9 @@ import java.util.regex.Pattern;
  * Every request goes to 127.0.0.1. Settings are system properties: bench.seconds (15 per
  * concurrency), bench.warmup-seconds (5), bench.concurrency (1,4,16), bench.starts (3),
  * bench.soak-seconds (0), bench.app-jvm-options (-Xmx1g), bench.intra-op-threads (0: ONNX Runtime's
- * default, as the application's), bench.out (target/benchmark.json).
+ * default, as the application's), bench.out (target/benchmark.json); for the decoder paths
+ * bench.decoder-paths.contract1, .contract2 and .float16 (the default model's three exports; an
+ * empty .float16 leaves that path out), .batches (1,8) and .only (false: the whole run).
  */
 public final class Benchmark {
     private static final Path MODEL = TinyReference.MODEL_DIR;
@@ -76,6 +78,14 @@ public final class Benchmark {
     private final Path out = Path.of(System.getProperty("bench.out", "target/benchmark.json"));
     /** ONNX Runtime threads per operator for the bare model and the application alike; 0 = one per core. */
     private final int intraOpThreads = Integer.getInteger("bench.intra-op-threads", 0);
+    /** The decoder paths' model directories: contract 1, its contract 2 export, and that with a float16 cache (empty: none). */
+    private final Path contract1 = Path.of(System.getProperty("bench.decoder-paths.contract1", TinyReference.MODEL_DIR.toString()));
+    private final Path contract2 = Path.of(System.getProperty("bench.decoder-paths.contract2", TinyReference.MODEL_DIR_V2.toString()));
+    private final String float16 = System.getProperty("bench.decoder-paths.float16", TinyReference.MODEL_DIR_V2_FP16_KV.toString());
+    private final int[] pathBatches = Arrays.stream(System.getProperty("bench.decoder-paths.batches", "1,8").split(","))
+            .map(String::trim).mapToInt(Integer::parseInt).toArray();
+    /** Only the decoder paths: for comparing them on a larger model without the rest of the run. */
+    private final boolean decoderPathsOnly = Boolean.getBoolean("bench.decoder-paths.only");
     private final SessionSettings sessions = TestConfig.cpuSessions(intraOpThreads, 0);
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
@@ -96,6 +106,11 @@ public final class Benchmark {
         report.put("machine", Machine.describe());
         report.put("images", IMAGES + " drawings of src/test/resources/tiny-reference (303x259 PNG), default prompt and options");
 
+        if (decoderPathsOnly) {
+            report.put("decoderPaths", decoderPaths());
+            write(report);
+            return;
+        }
         Map<String, Object> bare = bareModel();
         report.put("bare", bare);
         report.put("decoderPaths", decoderPaths());
@@ -167,7 +182,10 @@ public final class Benchmark {
                 report.put("soak", soak(caption, urls, running.pid(), levels[levels.length - 1]));
             }
         }
+        write(report);
+    }
 
+    private void write(Map<String, Object> report) throws IOException {
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         String text = json.writeValueAsString(report);
         Files.createDirectories(out.toAbsolutePath().getParent());
@@ -240,13 +258,16 @@ public final class Benchmark {
      * One caption at a time, and batches of eight (a 40-row decoder batch at 5 beams).
      */
     private Map<String, Object> decoderPaths() throws Exception {
-        List<DecoderPath> paths = List.of(
-                new DecoderPath("contract1JavaApi", TinyReference.MODEL_DIR, false),
-                new DecoderPath("contract2JavaApi", TinyReference.MODEL_DIR_V2, false),
-                new DecoderPath("contract2Bound", TinyReference.MODEL_DIR_V2, true),
-                new DecoderPath("contract2BoundFloat16Cache", TinyReference.MODEL_DIR_V2_FP16_KV, true));
+        List<DecoderPath> paths = new ArrayList<>(List.of(
+                new DecoderPath("contract1JavaApi", contract1, false),
+                new DecoderPath("contract2JavaApi", contract2, false),
+                new DecoderPath("contract2Bound", contract2, true)));
+        if (!float16.isBlank()) {
+            paths.add(new DecoderPath("contract2BoundFloat16Cache", Path.of(float16), true));
+        }
         Map<String, Object> out = new LinkedHashMap<>();
-        for (int batch : new int[] {1, 8}) {
+        out.put("models", Map.of("contract1", contract1.toString(), "contract2", contract2.toString(), "float16Cache", float16));
+        for (int batch : pathBatches) {
             List<LoadedModel> models = new ArrayList<>();
             List<List<VisionLanguageModel.Input>> inputs = new ArrayList<>();
             Map<String, List<Double>> rounds = new LinkedHashMap<>();
